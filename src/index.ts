@@ -1,0 +1,21 @@
+// tsformer: build, train, run and look inside Transformers in TypeScript.
+
+import "./backend/js/index.js";
+// import "./backend/native/index.js"; // enabled when the native loader lands
+import "./ops/index.js";
+
+export { Tensor, noGrad, enableGrad, isGradEnabled } from "./tensor/tensor.js";
+export type { GradFn } from "./tensor/tensor.js";
+export {
+  tensor, zeros, ones, full, zerosLike, onesLike, fullLike, arange, linspace, rand, randn, randint, randperm,
+} from "./tensor/creation.js";
+export type { TensorOptions, RandomOptions } from "./tensor/creation.js";
+export { Generator, manualSeed, defaultGenerator } from "./tensor/random.js";
+export type { DType } from "./tensor/dtype.js";
+export { setBackend, getBackend, backendName, availableBackends } from "./backend/backend.js";
+export type { Backend } from "./backend/backend.js";
+export * from "./ops/index.js";
+export * as F from "./ops/index.js";
+export * as nn from "./nn/index.js";
+export * as optim from "./train/optim/index.js";
+export * as train from "./train/index.js";

@@ -1,0 +1,125 @@
+// Neural-network functions: softmax, layer norm, embedding, dropout, linear.
+
+import { defaultGenerator, type Generator } from "../tensor/random.js";
+import { formatShape, normalizeDim, shapesEqual, sizeOf } from "../tensor/shape.js";
+import { Tensor } from "../tensor/tensor.js";
+import { add } from "./elementwise.js";
+import { matmulT } from "./matmul.js";
+import { permute, reshape } from "./shape.js";
+import { asFloat, assertFloat, assertInt, backend } from "./util.js";
+
+/** Apply a last-dim row kernel to any dim by moving that dim last (and back). */
+function rowwise(x: Tensor, dim: number, op: string, fwd: (x: Float32Array, rows: number, cols: number, out: Float32Array) => void,
+  bwd: (y: Float32Array, dy: Float32Array, rows: number, cols: number, dx: Float32Array) => void): Tensor {
+  const d = normalizeDim(op, dim, x.ndim);
+  const last = x.ndim - 1;
+  if (d !== last && x.ndim > 0) {
+    const perm = [...x.shape.keys()];
+    perm[d] = last;
+    perm[last] = d;
+    return permute(rowwise(permute(x, perm), -1, op, fwd, bwd), perm);
+  }
+  const xf = asFloat(x);
+  const cols = x.ndim === 0 ? 1 : x.shape[last];
+  const rows = cols === 0 ? 0 : xf.numel / cols;
+  const out = new Float32Array(xf.numel);
+  fwd(xf.data as Float32Array, rows, cols, out);
+  return Tensor.fromOp(op, out, xf.shape, [xf], (g) => {
+    const dx = new Float32Array(out.length);
+    bwd(out, g.data as Float32Array, rows, cols, dx);
+    return [new Tensor(dx, xf.shape)];
+  });
+}
+
+export function softmax(x: Tensor, dim = -1): Tensor {
+  const b = backend();
+  return rowwise(x, dim, "softmax", (a, r, c, o) => b.softmax(a, r, c, o), (y, dy, r, c, dx) => b.softmaxBackward(y, dy, r, c, dx));
+}
+
+export function logSoftmax(x: Tensor, dim = -1): Tensor {
+  const b = backend();
+  return rowwise(x, dim, "logSoftmax", (a, r, c, o) => b.logSoftmax(a, r, c, o), (y, dy, r, c, dx) => b.logSoftmaxBackward(y, dy, r, c, dx));
+}
+
+/** Layer normalisation over the trailing dims normalizedShape (Ba, Kiros & Hinton 2016). */
+export function layerNorm(x: Tensor, normalizedShape: number | number[], weight?: Tensor | null, bias?: Tensor | null,
+  eps = 1e-5): Tensor {
+  assertFloat("layerNorm", x);
+  const ns = typeof normalizedShape === "number" ? [normalizedShape] : normalizedShape;
+  const tail = x.shape.slice(x.ndim - ns.length);
+  if (ns.length > x.ndim || !shapesEqual(tail, ns)) {
+    throw new RangeError(`layerNorm: input ${formatShape(x.shape)} does not end with normalized shape ${formatShape(ns)}`);
+  }
+  for (const [name, p] of [["weight", weight], ["bias", bias]] as const) {
+    if (p && !shapesEqual(p.shape, ns)) {
+      throw new RangeError(`layerNorm: ${name} has shape ${formatShape(p.shape)}, expected ${formatShape(ns)}`);
+    }
+  }
+  const cols = sizeOf(ns), rows = cols === 0 ? 0 : x.numel / cols;
+  const out = new Float32Array(x.numel), mean = new Float32Array(rows), rstd = new Float32Array(rows);
+  const w = weight ? (weight.data as Float32Array) : null, bb = bias ? (bias.data as Float32Array) : null;
+  backend().layerNorm(x.data as Float32Array, w, bb, rows, cols, eps, out, mean, rstd);
+  const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
+  return Tensor.fromOp("layerNorm", out, x.shape, inputs, (g) => {
+    const dx = new Float32Array(x.numel);
+    const dw = weight ? new Float32Array(cols) : null, db = bias ? new Float32Array(cols) : null;
+    backend().layerNormBackward(x.data as Float32Array, w, mean, rstd, g.data as Float32Array, rows, cols, dx, dw, db);
+    const grads: (Tensor | null)[] = [new Tensor(dx, x.shape)];
+    if (weight) grads.push(new Tensor(dw!, ns));
+    if (bias) grads.push(new Tensor(db!, ns));
+    return grads;
+  });
+}
+
+/** Look up rows of weight [V, C] for int32 ids of any shape: [...] -> [..., C]. */
+export function embedding(ids: Tensor, weight: Tensor): Tensor {
+  assertInt("embedding", ids, "ids");
+  if (weight.ndim !== 2) throw new RangeError(`embedding: weight must be [numEmbeddings, dim], got ${formatShape(weight.shape)}`);
+  const [V, C] = weight.shape;
+  const idx = ids.data as Int32Array;
+  const out = new Float32Array(idx.length * C);
+  const w = weight.data as Float32Array;
+  for (let i = 0; i < idx.length; i++) {
+    const t = idx[i];
+    if (t < 0 || t >= V) throw new RangeError(`embedding: id ${t} at position ${i} is out of range for ${V} embeddings`);
+    out.set(w.subarray(t * C, (t + 1) * C), i * C);
+  }
+  return Tensor.fromOp("embedding", out, [...ids.shape, C], [weight], (g) => {
+    const dw = new Float32Array(V * C);
+    const gd = g.data;
+    for (let i = 0; i < idx.length; i++) {
+      const row = idx[i] * C, src = i * C;
+      for (let j = 0; j < C; j++) dw[row + j] += gd[src + j];
+    }
+    return [new Tensor(dw, weight.shape)];
+  });
+}
+
+/** Inverted dropout: zero with probability p, scale survivors by 1/(1-p); identity when not training. */
+export function dropout(x: Tensor, p = 0.5, training = true, generator: Generator = defaultGenerator): Tensor {
+  if (!(p >= 0 && p <= 1)) throw new RangeError(`dropout: p must be in [0, 1], got ${p}`);
+  if (!training || p === 0) return x;
+  const xf = asFloat(x);
+  const scale = p === 1 ? 0 : 1 / (1 - p);
+  const mask = new Float32Array(xf.numel);
+  for (let i = 0; i < mask.length; i++) mask[i] = generator.random() >= p ? scale : 0;
+  const out = new Float32Array(xf.numel);
+  const xd = xf.data;
+  for (let i = 0; i < out.length; i++) out[i] = xd[i] * mask[i];
+  return Tensor.fromOp("dropout", out, xf.shape, [xf], (g) => {
+    const dx = new Float32Array(out.length);
+    for (let i = 0; i < dx.length; i++) dx[i] = g.data[i] * mask[i];
+    return [new Tensor(dx, xf.shape)];
+  });
+}
+
+/** y = x W^T + b with W [out, in] (PyTorch's layout), without transposing W. */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  if (x.shape[x.ndim - 1] !== weight.shape[1]) {
+    throw new RangeError(`linear: input ${formatShape(x.shape)} has ${x.shape[x.ndim - 1]} features, weight ${formatShape(weight.shape)} expects ${weight.shape[1]}`);
+  }
+  const x2 = x.ndim === 1 ? reshape(x, [1, x.shape[0]]) : x;
+  let y = matmulT(x2, weight, false, true);
+  if (bias) y = add(y, bias);
+  return x.ndim === 1 ? reshape(y, [weight.shape[0]]) : y;
+}

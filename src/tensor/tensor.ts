@@ -1,0 +1,287 @@
+// The Tensor: a shape, a dtype and a flat row-major typed array, plus the autograd tape.
+//
+// Memory is owned by the typed array, so the garbage collector frees tensors (no dispose).
+// Ops live in src/ops and attach themselves as methods (see ops/methods.ts); this file only
+// knows how to store values and how to walk the tape backwards.
+
+import { type DType, dtypeOfArray } from "./dtype.js";
+import { formatShape, shapesEqual, sizeOf, stridesOf } from "./shape.js";
+
+/** How a tensor was made: its inputs and the rule that maps its gradient to theirs. */
+export interface GradFn {
+  readonly name: string;
+  readonly inputs: readonly Tensor[];
+  /** Gradients for each input (null where an input needs none). Runs with grad disabled. */
+  backward(grad: Tensor): (Tensor | null)[];
+}
+
+// --- grad mode -------------------------------------------------------------------------------
+
+let gradEnabled = true;
+
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Run fn without recording the tape (like torch.no_grad). */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+/** Run fn with the tape recording, even inside noGrad. */
+export function enableGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = true;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+let nextId = 1;
+
+export class Tensor {
+  /** Flat row-major values. Treat as read-only unless you own the tensor. */
+  data: Float32Array | Int32Array;
+  readonly shape: number[];
+  readonly dtype: DType;
+  /** Accumulated gradient after backward(); same shape as this tensor. */
+  grad: Tensor | null = null;
+  /** The op that produced this tensor, when it is part of a recorded graph. */
+  gradFn: GradFn | null = null;
+  /** A stable id, handy for debugging and as a map key. */
+  readonly id = nextId++;
+  private _requiresGrad = false;
+  private _retainGrad = false;
+
+  constructor(data: Float32Array | Int32Array, shape: readonly number[], requiresGrad = false) {
+    const n = sizeOf(shape);
+    if (data.length !== n) {
+      throw new RangeError(`Tensor: data has ${data.length} elements but shape ${formatShape(shape)} needs ${n}`);
+    }
+    this.data = data;
+    this.shape = [...shape];
+    this.dtype = dtypeOfArray(data);
+    if (requiresGrad) this.requiresGrad = true;
+  }
+
+  /** Build an op's result: records the grad fn when grad mode is on and an input needs grad. */
+  static fromOp(
+    name: string,
+    data: Float32Array | Int32Array,
+    shape: readonly number[],
+    inputs: readonly Tensor[],
+    backward: (grad: Tensor) => (Tensor | null)[],
+  ): Tensor {
+    const out = new Tensor(data, shape);
+    if (gradEnabled && out.dtype === "float32" && inputs.some((t) => t.requiresGrad)) {
+      out.gradFn = { name, inputs, backward };
+      out._requiresGrad = true;
+    }
+    return out;
+  }
+
+  get requiresGrad(): boolean {
+    return this._requiresGrad;
+  }
+
+  set requiresGrad(value: boolean) {
+    if (value && this.dtype !== "float32") {
+      throw new TypeError(`requiresGrad: only float32 tensors can require gradients (this one is ${this.dtype})`);
+    }
+    if (!value && this.gradFn) {
+      throw new Error("requiresGrad: cannot turn off gradients of a non-leaf tensor; use detach()");
+    }
+    this._requiresGrad = value;
+  }
+
+  /** In-place flavour that returns this, for chaining: zeros([3]).requiresGrad_(). */
+  requiresGrad_(value = true): this {
+    this.requiresGrad = value;
+    return this;
+  }
+
+  /** Keep .grad on a non-leaf tensor after backward(). */
+  retainGrad(): this {
+    this._retainGrad = true;
+    return this;
+  }
+
+  get isLeaf(): boolean {
+    return this.gradFn === null;
+  }
+
+  get ndim(): number {
+    return this.shape.length;
+  }
+
+  /** Number of elements. */
+  get numel(): number {
+    return this.data.length;
+  }
+
+  get strides(): number[] {
+    return stridesOf(this.shape);
+  }
+
+  /** size() is the shape (PyTorch); size(d) one dimension, negative d counts from the end. */
+  size(dim?: number): number | number[] {
+    if (dim === undefined) return [...this.shape];
+    const d = dim < 0 ? dim + this.ndim : dim;
+    if (d < 0 || d >= this.ndim) throw new RangeError(`size: dim ${dim} out of range for rank ${this.ndim}`);
+    return this.shape[d];
+  }
+
+  /** A new row-major copy of the values. */
+  toArray(): Float32Array | Int32Array {
+    return this.data.slice();
+  }
+
+  /** Nested JS arrays (like tensor.tolist()). */
+  tolist(): unknown {
+    const build = (dim: number, offset: number): unknown => {
+      if (dim === this.ndim) return this.data[offset];
+      const stride = sizeOf(this.shape.slice(dim + 1));
+      const out: unknown[] = [];
+      for (let i = 0; i < this.shape[dim]; i++) out.push(build(dim + 1, offset + i * stride));
+      return out;
+    };
+    return build(0, 0);
+  }
+
+  /** The value of a one-element tensor. */
+  item(): number {
+    if (this.numel !== 1) {
+      throw new RangeError(`item: only one-element tensors have an item, this one has shape ${formatShape(this.shape)}`);
+    }
+    return this.data[0];
+  }
+
+  /** A tensor sharing the same values but cut from the graph. */
+  detach(): Tensor {
+    return new Tensor(this.data, this.shape);
+  }
+
+  /** Independent copy (recorded on the tape like any op). */
+  clone(): Tensor {
+    return Tensor.fromOp("clone", this.data.slice(), this.shape, [this], (g) => [g]);
+  }
+
+  zeroGrad(): void {
+    this.grad = null;
+  }
+
+  /**
+   * Reverse-mode autodiff from this tensor. A scalar needs no gradient argument; any other
+   * shape needs one of the same shape (the vector in the vector-Jacobian product).
+   */
+  backward(gradient?: Tensor, options: { retainGraph?: boolean } = {}): void {
+    if (!this.requiresGrad) {
+      throw new Error("backward: this tensor does not require grad and has no grad fn (did you forget requiresGrad?)");
+    }
+    let seed: Tensor;
+    if (gradient === undefined) {
+      if (this.numel !== 1) {
+        throw new Error(
+          `backward: grad can be implicitly created only for scalar outputs; this tensor has shape ${formatShape(this.shape)}, pass a gradient of that shape`,
+        );
+      }
+      seed = new Tensor(new Float32Array([1]), this.shape);
+    } else {
+      if (!shapesEqual(gradient.shape, this.shape)) {
+        throw new RangeError(
+          `backward: gradient shape ${formatShape(gradient.shape)} does not match tensor shape ${formatShape(this.shape)}`,
+        );
+      }
+      seed = gradient;
+    }
+    runBackward(this, seed, options.retainGraph ?? false);
+  }
+
+  toString(): string {
+    const head = `tensor(shape=${formatShape(this.shape)}, dtype=${this.dtype}`;
+    const vals = this.numel <= 20 ? `, ${JSON.stringify(this.tolist())}` : "";
+    return `${head}${vals}${this.gradFn ? `, grad_fn=${this.gradFn.name}` : ""})`;
+  }
+}
+
+// --- the tape walk ---------------------------------------------------------------------------
+
+/** Topological order of the graph below root (inputs before the tensors made from them). */
+function topoSort(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const seen = new Set<Tensor>();
+  // Iterative DFS: deep graphs (long RNN unrolls) must not overflow the JS stack.
+  const stack: [Tensor, number][] = [[root, 0]];
+  seen.add(root);
+  while (stack.length) {
+    const top = stack[stack.length - 1];
+    const [t, i] = top;
+    const inputs = t.gradFn ? t.gradFn.inputs : [];
+    if (i < inputs.length) {
+      top[1]++;
+      const child = inputs[i];
+      if (child.requiresGrad && !seen.has(child)) {
+        seen.add(child);
+        stack.push([child, 0]);
+      }
+    } else {
+      order.push(t);
+      stack.pop();
+    }
+  }
+  return order;
+}
+
+function accumulate(into: Tensor | undefined, g: Tensor): Tensor {
+  if (!into) return g;
+  const out = new Float32Array(into.data.length);
+  const a = into.data, b = g.data;
+  for (let i = 0; i < out.length; i++) out[i] = a[i] + b[i];
+  return new Tensor(out, into.shape);
+}
+
+function runBackward(root: Tensor, seed: Tensor, retainGraph: boolean): void {
+  const order = topoSort(root);
+  const grads = new Map<Tensor, Tensor>();
+  grads.set(root, seed);
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    for (let idx = order.length - 1; idx >= 0; idx--) {
+      const t = order[idx];
+      const g = grads.get(t);
+      if (!g) continue;
+      grads.delete(t);
+      const fn = t.gradFn;
+      if (!fn || (t as unknown as { _retainGrad: boolean })._retainGrad) {
+        // Leaf (or retained): accumulate into .grad, like PyTorch.
+        // Copy: grads handed to several inputs may share one array, and optimizers edit .grad in place.
+        t.grad = t.grad ? accumulate(t.grad, g) : new Tensor(g.data.slice(), g.shape);
+        if (!fn) continue;
+      }
+      const inputGrads = fn.backward(g);
+      for (let i = 0; i < fn.inputs.length; i++) {
+        const inp = fn.inputs[i];
+        const ig = inputGrads[i];
+        if (!ig || !inp.requiresGrad) continue;
+        if (!shapesEqual(ig.shape, inp.shape)) {
+          throw new Error(
+            `backward of ${fn.name}: gradient for input ${i} has shape ${formatShape(ig.shape)}, expected ${formatShape(inp.shape)}`,
+          );
+        }
+        grads.set(inp, accumulate(grads.get(inp), ig));
+      }
+      if (!retainGraph) t.gradFn = null; // free saved tensors; the graph is consumed
+    }
+  } finally {
+    gradEnabled = prev;
+  }
+}

@@ -1,0 +1,4 @@
+// Training: optimizers, schedules, metrics.
+
+export * from "./optim/index.js";
+export * from "./metrics.js";
