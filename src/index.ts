@@ -19,3 +19,4 @@ export * as F from "./ops/index.js";
 export * as nn from "./nn/index.js";
 export * as optim from "./train/optim/index.js";
 export * as train from "./train/index.js";
+export * as data from "./data/index.js";

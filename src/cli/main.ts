@@ -1,0 +1,116 @@
+// The command-line tool: `tsformer <command> [options]`. Argument parsing is Node's own
+// util.parseArgs (no dependency); each command lives in its own function below.
+
+import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { parseArgs } from "node:util";
+import { availableBackends, backendName, setBackend } from "../index.js";
+
+const GUIDE = "docs/ (README.md, docs/ARCHITECTURE.md)";
+
+const HELP = `tsformer — build, train, run and look inside Transformers in TypeScript
+
+Usage: tsformer <command> [options]
+
+Commands:
+  info                     backend, threads and versions on this machine
+  train mlp                train an MLP on MNIST (--epochs N --train-limit N --hidden 512,256 --json)
+  bench [name] [--json]    run the benchmarks (see docs/PERFORMANCE.md)
+  help                     this text
+
+Global options:
+  --backend js|native      choose the compute backend (also TSFORMER_BACKEND)
+  -h, --help               show help
+
+Learn more: ${GUIDE}`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === "help" || command === "--help" || command === "-h") {
+    console.log(HELP);
+    return 0;
+  }
+  if (command === "--version" || command === "-v") {
+    console.log(version());
+    return 0;
+  }
+  switch (command) {
+    case "info":
+      return info(rest);
+    case "train":
+      return trainCommand(rest);
+    case "bench":
+      return benchCommand(rest);
+    default:
+      console.error(`tsformer: unknown command "${command}"\n\n${HELP}`);
+      return 2;
+  }
+}
+
+function applyBackend(name: string | undefined): void {
+  if (name) setBackend(name);
+}
+
+function info(argv: string[]): number {
+  const { values } = parseArgs({ args: argv, options: { backend: { type: "string" }, json: { type: "boolean" } } });
+  applyBackend(values.backend);
+  const report = {
+    version: version(),
+    backend: backendName(),
+    available: availableBackends(),
+    node: process.version,
+    cores: availableParallelism(),
+    threads: Number(process.env.TSFORMER_NUM_THREADS ?? availableParallelism()),
+  };
+  if (values.json) console.log(JSON.stringify(report));
+  else for (const [k, v] of Object.entries(report)) console.log(`${k.padEnd(10)} ${Array.isArray(v) ? v.join(", ") : v}`);
+  return 0;
+}
+
+async function trainCommand(argv: string[]): Promise<number> {
+  const [what, ...rest] = argv;
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      backend: { type: "string" },
+      epochs: { type: "string" },
+      "train-limit": { type: "string" },
+      "test-limit": { type: "string" },
+      hidden: { type: "string" },
+      "batch-size": { type: "string" },
+      lr: { type: "string" },
+      seed: { type: "string" },
+      json: { type: "boolean" },
+    },
+  });
+  applyBackend(values.backend);
+  if (what !== "mlp") {
+    console.error(`tsformer train: unknown model "${what ?? ""}" (available: mlp)`);
+    return 2;
+  }
+  const { trainMnistMlp } = await import("../../examples/mnist-mlp.js");
+  const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+  const r = trainMnistMlp({
+    epochs: num(values.epochs),
+    trainLimit: num(values["train-limit"]),
+    testLimit: num(values["test-limit"]),
+    hidden: values.hidden?.split(",").map(Number),
+    batchSize: num(values["batch-size"]),
+    lr: num(values.lr),
+    seed: num(values.seed),
+    log: values.json ? undefined : console.log,
+  } as Parameters<typeof trainMnistMlp>[0]);
+  if (values.json) console.log(JSON.stringify({ test_accuracy: r.testAccuracy, train_seconds: r.trainSeconds, backend: r.backend }));
+  else console.log(`test accuracy ${(100 * r.testAccuracy).toFixed(2)}% (${r.backend}, ${r.trainSeconds.toFixed(1)} s)`);
+  return 0;
+}
+
+async function benchCommand(argv: string[]): Promise<number> {
+  const { runBench } = await import("../../bench/run.js");
+  return runBench(argv);
+}

@@ -1,0 +1,5 @@
+// Data: file formats, datasets and batching.
+
+export * from "./idx.js";
+export * from "./mnist.js";
+export * from "./loader.js";
