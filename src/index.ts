@@ -1,7 +1,7 @@
 // tsformer: build, train, run and look inside Transformers in TypeScript.
 
 import "./backend/js/index.js";
-// import "./backend/native/index.js"; // enabled when the native loader lands
+import "./backend/native/index.js";
 import "./ops/index.js";
 
 export { Tensor, noGrad, enableGrad, isGradEnabled } from "./tensor/tensor.js";
@@ -20,3 +20,8 @@ export * as nn from "./nn/index.js";
 export * as optim from "./train/optim/index.js";
 export * as train from "./train/index.js";
 export * as data from "./data/index.js";
+export * as models from "./models/index.js";
+export { MultiHeadAttention } from "./attention/multi-head.js";
+export { splitHeads, mergeHeads } from "./attention/heads.js";
+export { sinusoidalTable } from "./position/sinusoidal.js";
+export { TransformerEncoderLayer, TransformerDecoderLayer, FeedForward } from "./transformer/layers.js";

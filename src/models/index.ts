@@ -1,0 +1,5 @@
+// Model families, one file each.
+
+export * from "./vit.js";
+export * from "./gpt.js";
+export * from "./transformer.js";

@@ -1,0 +1,110 @@
+// The encoder and decoder layers of "Attention Is All You Need" (§3.1, Figure 1): sub-layers
+// wrapped in residual connections and layer norm, post-norm as in the paper or pre-norm.
+
+import { MultiHeadAttention } from "../attention/multi-head.js";
+import { Dropout, LayerNorm, Linear } from "../nn/layers.js";
+import { Module } from "../nn/module.js";
+import { add, gelu, relu } from "../ops/elementwise.js";
+import type { Tensor } from "../tensor/tensor.js";
+
+export type Activation = "relu" | "gelu" | "geluTanh";
+
+export interface LayerConfig {
+  dModel: number;
+  numHeads: number;
+  dimFeedforward: number;
+  dropout: number;
+  activation: Activation;
+  /** Pre-norm (LayerNorm before each sub-layer) instead of the paper's post-norm. */
+  normFirst: boolean;
+  layerNormEps: number;
+}
+
+function activate(x: Tensor, a: Activation): Tensor {
+  return a === "relu" ? relu(x) : gelu(x, a === "geluTanh" ? "tanh" : "none");
+}
+
+/** FFN(x) = act(x W1 + b1) W2 + b2 (§3.3). */
+export class FeedForward extends Module {
+  linear1: Linear;
+  linear2: Linear;
+  dropout: Dropout;
+
+  constructor(dModel: number, dimFeedforward: number, readonly activation: Activation, p: number) {
+    super();
+    this.linear1 = new Linear(dModel, dimFeedforward);
+    this.linear2 = new Linear(dimFeedforward, dModel);
+    this.dropout = new Dropout(p);
+  }
+
+  forward(x: Tensor): Tensor {
+    return this.linear2.forward(this.dropout.forward(activate(this.linear1.forward(x), this.activation)));
+  }
+}
+
+/** x + Dropout(Sublayer(x)), with the norm placed before (pre) or after (post). */
+function residual(x: Tensor, norm: LayerNorm, drop: Dropout, normFirst: boolean, sublayer: (h: Tensor) => Tensor): Tensor {
+  if (normFirst) return add(x, drop.forward(sublayer(norm.forward(x))));
+  return norm.forward(add(x, drop.forward(sublayer(x))));
+}
+
+export class TransformerEncoderLayer extends Module {
+  selfAttn: MultiHeadAttention;
+  feedForward: FeedForward;
+  norm1: LayerNorm;
+  norm2: LayerNorm;
+  dropout1: Dropout;
+  dropout2: Dropout;
+
+  constructor(readonly config: LayerConfig) {
+    super();
+    const c = config;
+    this.selfAttn = new MultiHeadAttention(c.dModel, c.numHeads);
+    this.feedForward = new FeedForward(c.dModel, c.dimFeedforward, c.activation, c.dropout);
+    this.norm1 = new LayerNorm(c.dModel, c.layerNormEps);
+    this.norm2 = new LayerNorm(c.dModel, c.layerNormEps);
+    this.dropout1 = new Dropout(c.dropout);
+    this.dropout2 = new Dropout(c.dropout);
+  }
+
+  /** x [B, T, C]; mask broadcastable to [B, H, T, T] (e.g. padding as [B, 1, 1, T]). */
+  forward(x: Tensor, mask?: Tensor | null): Tensor {
+    const nf = this.config.normFirst;
+    x = residual(x, this.norm1, this.dropout1, nf, (h) => this.selfAttn.forward(h, h, h, { mask }));
+    return residual(x, this.norm2, this.dropout2, nf, (h) => this.feedForward.forward(h));
+  }
+}
+
+export class TransformerDecoderLayer extends Module {
+  selfAttn: MultiHeadAttention;
+  crossAttn: MultiHeadAttention;
+  feedForward: FeedForward;
+  norm1: LayerNorm;
+  norm2: LayerNorm;
+  norm3: LayerNorm;
+  dropout1: Dropout;
+  dropout2: Dropout;
+  dropout3: Dropout;
+
+  constructor(readonly config: LayerConfig) {
+    super();
+    const c = config;
+    this.selfAttn = new MultiHeadAttention(c.dModel, c.numHeads);
+    this.crossAttn = new MultiHeadAttention(c.dModel, c.numHeads);
+    this.feedForward = new FeedForward(c.dModel, c.dimFeedforward, c.activation, c.dropout);
+    this.norm1 = new LayerNorm(c.dModel, c.layerNormEps);
+    this.norm2 = new LayerNorm(c.dModel, c.layerNormEps);
+    this.norm3 = new LayerNorm(c.dModel, c.layerNormEps);
+    this.dropout1 = new Dropout(c.dropout);
+    this.dropout2 = new Dropout(c.dropout);
+    this.dropout3 = new Dropout(c.dropout);
+  }
+
+  /** Masked self-attention, cross-attention over the encoder's memory, feed-forward. */
+  forward(x: Tensor, memory: Tensor, memoryMask?: Tensor | null): Tensor {
+    const nf = this.config.normFirst;
+    x = residual(x, this.norm1, this.dropout1, nf, (h) => this.selfAttn.forward(h, h, h, { causal: true }));
+    x = residual(x, this.norm2, this.dropout2, nf, (h) => this.crossAttn.forward(h, memory, memory, { mask: memoryMask }));
+    return residual(x, this.norm3, this.dropout3, nf, (h) => this.feedForward.forward(h));
+  }
+}
