@@ -53,6 +53,15 @@ export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
   if (shapesEqual(g.shape, shape)) return g;
   const padded = padShape(shape, g.ndim);
   const gs = g.shape;
+  // Common case (bias gradients): shape is a suffix of g's shape, so sum the leading rows.
+  let lead = 0;
+  while (lead < padded.length && padded[lead] === 1) lead++;
+  if (padded.slice(lead).every((d, i) => d === gs[lead + i])) {
+    const inner = sizeOf(shape), size = g.numel / Math.max(inner, 1);
+    const out = new Float32Array(inner);
+    backend().reduce("sum", g.data as Float32Array, 1, size, inner, out);
+    return new Tensor(out, shape);
+  }
   // Split g into [outer..] dims: iterate and accumulate with broadcast index mapping.
   const out = new Float32Array(sizeOf(shape));
   const rank = gs.length;

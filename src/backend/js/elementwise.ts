@@ -190,11 +190,16 @@ export function permute(x: Data, shape: number[], perm: number[], out: Data): vo
   const inner = outShape[last], sL = st[last];
   const idx = new Array<number>(rank).fill(0);
   let base = 0;
+  const contiguousRows = sL === 1 && inner >= 16; // copy whole rows at once
   for (let o = 0; o < n; o += inner) {
-    let p = base;
-    for (let j = 0; j < inner; j++) {
-      out[o + j] = x[p];
-      p += sL;
+    if (contiguousRows) {
+      out.set(x.subarray(base, base + inner), o);
+    } else {
+      let p = base;
+      for (let j = 0; j < inner; j++) {
+        out[o + j] = x[p];
+        p += sL;
+      }
     }
     for (let d = last - 1; d >= 0; d--) {
       idx[d]++;

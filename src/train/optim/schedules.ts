@@ -55,6 +55,21 @@ export class LRScheduler {
     return this.optimizer.paramGroups[0].options.lr;
   }
 
+  /** Step count and base rates, for checkpoints (the schedule itself is code, not state). */
+  stateDict(): { stepCount: number; baseLrs: number[] } {
+    return { stepCount: this.stepCount, baseLrs: [...this.baseLrs] };
+  }
+
+  /** Resume: restores the base rates (not the scheduled ones a resumed optimizer holds) and the step. */
+  loadStateDict(sd: { stepCount: number; baseLrs: number[] }): void {
+    if (sd.baseLrs.length !== this.optimizer.paramGroups.length) {
+      throw new RangeError(`LRScheduler.loadStateDict: ${sd.baseLrs.length} base rates saved, ${this.optimizer.paramGroups.length} groups here`);
+    }
+    this.baseLrs = [...sd.baseLrs];
+    this.stepCount = sd.stepCount;
+    this.apply();
+  }
+
   private apply(): void {
     const f = this.schedule(this.stepCount);
     this.optimizer.paramGroups.forEach((g, i) => (g.options.lr = this.baseLrs[i] * f));

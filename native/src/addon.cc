@@ -1,0 +1,206 @@
+// Node-API entry points of tsformer's native backend. Every entry point validates its
+// arguments (types, integer sizes, array lengths) and throws a TypeError / RangeError naming
+// the argument instead of touching memory out of bounds.
+#define NAPI_VERSION 8
+#include <node_api.h>
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "dispatch.h"
+#include "threadpool.h"
+
+namespace tsf {
+namespace {
+
+struct Args {
+  napi_env env;
+  const char* fn;
+  napi_value v[32];
+  size_t n = 32;
+  bool bad = false;
+
+  Args(napi_env e, napi_callback_info info, const char* name, size_t expected) : env(e), fn(name) {
+    napi_get_cb_info(env, info, &n, v, nullptr, nullptr);
+    if (n < expected) {
+      fail("TypeError", std::string("expected ") + std::to_string(expected) + " arguments, got " + std::to_string(n));
+    }
+  }
+
+  void fail(const char* kind, const std::string& msg) {
+    if (bad) return;
+    bad = true;
+    std::string m = std::string("tsformer native ") + fn + ": " + msg;
+    if (std::strcmp(kind, "RangeError") == 0) napi_throw_range_error(env, nullptr, m.c_str());
+    else napi_throw_type_error(env, nullptr, m.c_str());
+  }
+
+  bool isNull(size_t i) {
+    if (i >= n) return true;
+    napi_valuetype t;
+    napi_typeof(env, v[i], &t);
+    return t == napi_null || t == napi_undefined;
+  }
+
+  template <typename T>
+  T* typed(size_t i, const char* name, napi_typedarray_type want, const char* wantName, size_t* len, bool nullable) {
+    *len = 0;
+    if (bad) return nullptr;
+    if (nullable && isNull(i)) return nullptr;
+    bool is = false;
+    if (i < n) napi_is_typedarray(env, v[i], &is);
+    if (!is) { fail("TypeError", std::string(name) + " must be a " + wantName + (nullable ? " or null" : "")); return nullptr; }
+    napi_typedarray_type type;
+    size_t length;
+    void* data;
+    napi_value ab;
+    size_t off;
+    napi_get_typedarray_info(env, v[i], &type, &length, &data, &ab, &off);
+    if (type != want) { fail("TypeError", std::string(name) + " must be a " + wantName); return nullptr; }
+    *len = length;
+    return static_cast<T*>(data);
+  }
+  float* f32(size_t i, const char* name, size_t* len, bool nullable = false) {
+    return typed<float>(i, name, napi_float32_array, "Float32Array", len, nullable);
+  }
+  int32_t* i32(size_t i, const char* name, size_t* len) {
+    return typed<int32_t>(i, name, napi_int32_array, "Int32Array", len, false);
+  }
+  double num(size_t i, const char* name) {
+    if (bad) return 0;
+    double d = 0;
+    if (i >= n || napi_get_value_double(env, v[i], &d) != napi_ok) { fail("TypeError", std::string(name) + " must be a number"); return 0; }
+    return d;
+  }
+  long integer(size_t i, const char* name, long minValue = 0) {
+    double d = num(i, name);
+    if (bad) return 0;
+    if (!std::isfinite(d) || d != std::floor(d) || d < (double)minValue || d > 9.0e15) {
+      fail("RangeError", std::string(name) + " must be an integer >= " + std::to_string(minValue) + ", got " + std::to_string(d));
+      return 0;
+    }
+    return (long)d;
+  }
+  bool boolean(size_t i, const char* name) {
+    if (bad) return false;
+    bool b = false;
+    if (i >= n || napi_get_value_bool(env, v[i], &b) != napi_ok) { fail("TypeError", std::string(name) + " must be a boolean"); return false; }
+    return b;
+  }
+  std::string str(size_t i, const char* name) {
+    if (bad) return "";
+    char buf[64];
+    size_t len = 0;
+    if (i >= n || napi_get_value_string_utf8(env, v[i], buf, sizeof buf, &len) != napi_ok) { fail("TypeError", std::string(name) + " must be a string"); return ""; }
+    return std::string(buf, len);
+  }
+  // Checks len >= need (all counts in elements).
+  void need(const char* name, size_t len, double need) {
+    if (bad) return;
+    if ((double)len < need) {
+      fail("RangeError", std::string(name) + " has " + std::to_string(len) + " elements, needs at least " + std::to_string((long long)need));
+    }
+  }
+};
+
+napi_value undef(napi_env env) { napi_value u; napi_get_undefined(env, &u); return u; }
+napi_value mkstr(napi_env env, const char* s) { napi_value r; napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &r); return r; }
+napi_value mknum(napi_env env, double d) { napi_value r; napi_create_double(env, d, &r); return r; }
+
+// --- control ---------------------------------------------------------------------------------
+
+napi_value Isa(napi_env env, napi_callback_info) { return mkstr(env, table()->name); }
+
+napi_value SetIsa(napi_env env, napi_callback_info info) {
+  Args a(env, info, "setIsa", 1);
+  std::string name = a.str(0, "isa");
+  if (a.bad) return nullptr;
+  if (!setIsa(name.c_str())) { a.fail("RangeError", "ISA \"" + name + "\" is not supported by this CPU or build"); return nullptr; }
+  return mkstr(env, table()->name);
+}
+
+napi_value SupportedIsas(napi_env env, napi_callback_info) {
+  napi_value arr;
+  napi_create_array(env, &arr);
+  uint32_t i = 0;
+  for (const char* n : {"avx512", "avx2", "generic"})
+    if (isaSupported(n)) napi_set_element(env, arr, i++, mkstr(env, n));
+  return arr;
+}
+
+napi_value NumThreads(napi_env env, napi_callback_info) { return mknum(env, numThreads()); }
+
+napi_value SetNumThreads(napi_env env, napi_callback_info info) {
+  Args a(env, info, "setNumThreads", 1);
+  long n = a.integer(0, "n", 1);
+  if (a.bad) return nullptr;
+  if (n > 1024) { a.fail("RangeError", "n must be <= 1024"); return nullptr; }
+  setNumThreads((int)n);
+  return undef(env);
+}
+
+// --- gemm ------------------------------------------------------------------------------------
+// gemm(transA, transB, m, n, k, alpha, a, aOffset, lda, strideA, b, bOffset, ldb, strideB,
+//      beta, c, cOffset, ldc, strideC, batch)
+napi_value Gemm(napi_env env, napi_callback_info info) {
+  Args a(env, info, "gemm", 20);
+  const bool ta = a.boolean(0, "transA"), tb = a.boolean(1, "transB");
+  const long m = a.integer(2, "m"), n = a.integer(3, "n"), k = a.integer(4, "k");
+  const double alpha = a.num(5, "alpha");
+  size_t la, lb, lc;
+  float* A = a.f32(6, "a", &la);
+  const long aOff = a.integer(7, "aOffset"), lda = a.integer(8, "lda"), sA = a.integer(9, "strideA");
+  float* B = a.f32(10, "b", &lb);
+  const long bOff = a.integer(11, "bOffset"), ldb = a.integer(12, "ldb"), sB = a.integer(13, "strideB");
+  const double beta = a.num(14, "beta");
+  float* C = a.f32(15, "c", &lc);
+  const long cOff = a.integer(16, "cOffset"), ldc = a.integer(17, "ldc"), sC = a.integer(18, "strideC");
+  const long batch = a.integer(19, "batch");
+  if (a.bad) return nullptr;
+  if (m == 0 || n == 0 || batch == 0) return undef(env);
+  // Stored shapes: A is (ta ? k x m : m x k), B is (tb ? n x k : k x n), C is m x n.
+  const long aRows = ta ? k : m, aCols = ta ? m : k;
+  const long bRows = tb ? n : k, bCols = tb ? k : n;
+  if (k > 0) {
+    if (lda < aCols) { a.fail("RangeError", "lda=" + std::to_string(lda) + " < " + std::to_string(aCols) + " (columns of stored A)"); return nullptr; }
+    if (ldb < bCols) { a.fail("RangeError", "ldb=" + std::to_string(ldb) + " < " + std::to_string(bCols) + " (columns of stored B)"); return nullptr; }
+    a.need("a", la, (double)aOff + (double)(batch - 1) * sA + (double)(aRows - 1) * lda + aCols);
+    a.need("b", lb, (double)bOff + (double)(batch - 1) * sB + (double)(bRows - 1) * ldb + bCols);
+  }
+  if (ldc < n) { a.fail("RangeError", "ldc=" + std::to_string(ldc) + " < n=" + std::to_string(n)); return nullptr; }
+  a.need("c", lc, (double)cOff + (double)(batch - 1) * sC + (double)(m - 1) * ldc + n);
+  if (a.bad) return nullptr;
+  GemmBatch gb;
+  gb.g = GemmCall{ta, tb, m, n, k, (float)alpha, A + aOff, lda, B + bOff, ldb, (float)beta, C + cOff, ldc};
+  gb.strideA = sA; gb.strideB = sB; gb.strideC = sC; gb.batch = batch;
+  gemmBatched(gb);
+  return undef(env);
+}
+
+#include "addon_kernels.inc"
+
+napi_value Init(napi_env env, napi_value exports) {
+  struct Fn { const char* name; napi_callback cb; };
+  const Fn fns[] = {
+      {"isa", Isa}, {"setIsa", SetIsa}, {"supportedIsas", SupportedIsas},
+      {"numThreads", NumThreads}, {"setNumThreads", SetNumThreads},
+      {"gemm", Gemm},
+      TSF_KERNEL_EXPORTS
+  };
+  for (const Fn& f : fns) {
+    napi_value v;
+    napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, nullptr, &v);
+    napi_set_named_property(env, exports, f.name, v);
+  }
+  return exports;
+}
+
+}  // namespace
+}  // namespace tsf
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, tsf::Init)

@@ -1,0 +1,98 @@
+// AVX2 + FMA kernels. Compiled with a target pragma (not -march), selected at run time.
+#include "common.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma,bmi2,f16c"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,bmi2,f16c")
+#endif
+
+namespace tsf {
+namespace isa_avx2 {
+namespace {
+
+constexpr int MR = 6;
+constexpr int NV = 2;
+constexpr int NR = NV * 8;
+constexpr long KC = 256;
+constexpr long MC = 6 * 24;
+constexpr long NC = 4096;
+constexpr int VL = 8;
+
+__attribute__((always_inline)) inline void ukr(long kc, const float* A, const float* B, float* C, long ldc,
+                                              float beta, int mr, int nr) {
+  __m256 acc[MR][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) acc[i][j] = _mm256_setzero_ps();
+  for (long p = 0; p < kc; ++p) {
+    __m256 b[NV];
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) b[j] = _mm256_load_ps(B + j * 8);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const __m256 a = _mm256_broadcast_ss(A + i);
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) acc[i][j] = _mm256_fmadd_ps(a, b[j], acc[i][j]);
+    }
+    A += MR;
+    B += NR;
+  }
+  if (mr == MR && nr == NR) {
+    if (beta == 0.0f) {
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+        for (int j = 0; j < NV; ++j) _mm256_storeu_ps(C + i * ldc + j * 8, acc[i][j]);
+    } else {
+      const __m256 bv = _mm256_set1_ps(beta);
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+        for (int j = 0; j < NV; ++j) {
+          float* c = C + i * ldc + j * 8;
+          _mm256_storeu_ps(c, _mm256_fmadd_ps(bv, _mm256_loadu_ps(c), acc[i][j]));
+        }
+    }
+    return;
+  }
+  alignas(32) float tmp[MR * NR];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) _mm256_store_ps(tmp + i * NR + j * 8, acc[i][j]);
+  for (int i = 0; i < mr; ++i) {
+    float* c = C + i * ldc;
+    const float* t = tmp + i * NR;
+    if (beta == 0.0f) for (int j = 0; j < nr; ++j) c[j] = t[j];
+    else for (int j = 0; j < nr; ++j) c[j] = beta * c[j] + t[j];
+  }
+}
+
+#include "gemm_impl.h"
+#include "kernels_impl.h"
+
+}  // namespace
+}  // namespace isa_avx2
+
+static const KernelTable kTableAvx2 = TSF_KERNEL_TABLE("avx2", isa_avx2);
+const KernelTable* tableAvx2() { return &kTableAvx2; }
+}  // namespace tsf
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+
+#else
+namespace tsf { const KernelTable* tableAvx2() { return nullptr; } }
+#endif

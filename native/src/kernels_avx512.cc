@@ -1,0 +1,108 @@
+// AVX-512F + FMA kernels. Compiled with a target pragma (not -march), selected at run time.
+#include "common.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma,bmi2,f16c"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma,bmi2,f16c")
+#endif
+
+namespace tsf {
+namespace isa_avx512 {
+namespace {
+
+constexpr int MR = 14;
+constexpr int NV = 2;          // zmm vectors per micro-tile row
+constexpr int NR = NV * 16;
+constexpr long KC = 384;
+constexpr long MC = 14 * 20;
+constexpr long NC = 4096;
+constexpr int VL = 16;         // lanes of the ISA's vector (kernels_impl.h)
+
+static inline __mmask16 tailMask(int n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u); }
+
+__attribute__((always_inline)) inline void ukr(long kc, const float* A, const float* B, float* C, long ldc,
+                                              float beta, int mr, int nr) {
+  __m512 acc[MR][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) acc[i][j] = _mm512_setzero_ps();
+  for (long p = 0; p < kc; ++p) {
+    __m512 b[NV];
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) b[j] = _mm512_load_ps(B + j * 16);
+    _mm_prefetch((const char*)(B + 8 * NR), _MM_HINT_T0);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const __m512 a = _mm512_set1_ps(A[i]);
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) acc[i][j] = _mm512_fmadd_ps(a, b[j], acc[i][j]);
+    }
+    A += MR;
+    B += NR;
+  }
+  if (mr == MR && nr == NR) {
+    if (beta == 0.0f) {
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+        for (int j = 0; j < NV; ++j) _mm512_storeu_ps(C + i * ldc + j * 16, acc[i][j]);
+    } else {
+      const __m512 bv = _mm512_set1_ps(beta);
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+        for (int j = 0; j < NV; ++j) {
+          float* c = C + i * ldc + j * 16;
+          _mm512_storeu_ps(c, _mm512_fmadd_ps(bv, _mm512_loadu_ps(c), acc[i][j]));
+        }
+    }
+    return;
+  }
+  __mmask16 mk[NV];
+#pragma GCC unroll 4
+  for (int j = 0; j < NV; ++j) {
+    int rem = nr - j * 16;
+    mk[j] = rem <= 0 ? (__mmask16)0 : tailMask(rem);
+  }
+  const __m512 bv = _mm512_set1_ps(beta);
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) {
+    if (i >= mr) break;
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) {
+      float* c = C + i * ldc + j * 16;
+      __m512 r = acc[i][j];
+      if (beta != 0.0f) r = _mm512_fmadd_ps(bv, _mm512_maskz_loadu_ps(mk[j], c), r);
+      _mm512_mask_storeu_ps(c, mk[j], r);
+    }
+  }
+}
+
+#include "gemm_impl.h"
+#include "kernels_impl.h"
+
+}  // namespace
+}  // namespace isa_avx512
+
+static const KernelTable kTableAvx512 = TSF_KERNEL_TABLE("avx512", isa_avx512);
+const KernelTable* tableAvx512() { return &kTableAvx512; }
+}  // namespace tsf
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+
+#else
+namespace tsf { const KernelTable* tableAvx512() { return nullptr; } }
+#endif

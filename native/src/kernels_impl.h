@@ -1,0 +1,510 @@
+// ISA-independent source of the fused kernels. Included once per ISA translation unit (inside
+// that ISA's namespace, after its target pragma), so the compiler auto-vectorises the loops
+// for AVX-512, AVX2 or the baseline. No libm calls in the hot loops: exp/tanh/erf below are
+// branch-free polynomial forms the vectoriser can handle (about 1-2 ulp for exp).
+
+#define TSF_PRAGMA(x) _Pragma(#x)
+#define TSF_SIMD TSF_PRAGMA(omp simd)
+#define TSF_SIMD_SUM(v) TSF_PRAGMA(omp simd reduction(+:v))
+#define TSF_SIMD_MAX(v) TSF_PRAGMA(omp simd reduction(max:v))
+
+static inline float asFloat(int32_t i) { float f; memcpy(&f, &i, 4); return f; }
+
+static inline float fexp(float x) {
+  const float hi = 88.7228317f, lo = -87.3365479f;
+  float xc = x > hi ? hi : x;
+  xc = xc < lo ? lo : xc;
+  const float fx = xc * 1.44269504088896341f;
+  const float fn = (fx + 12582912.0f) - 12582912.0f;  // round to nearest
+  const int32_t n = (int32_t)fn;
+  const float r = (xc - fn * 0.693359375f) + fn * 2.12194440e-4f;
+  float y = 1.9875691500E-4f;
+  y = y * r + 1.3981999507E-3f;
+  y = y * r + 8.3334519073E-3f;
+  y = y * r + 4.1665795894E-2f;
+  y = y * r + 1.6666665459E-1f;
+  y = y * r + 5.0000001201E-1f;
+  y = y * r * r + r + 1.0f;
+  const int32_t n1 = n >> 1, n2 = n - n1;
+  y = y * asFloat((n1 + 127) << 23) * asFloat((n2 + 127) << 23);
+  y = x < lo ? 0.0f : y;
+  y = x > hi ? __builtin_inff() : y;
+  return x != x ? x : y;
+}
+
+static inline float ftanh(float x) {
+  const float ax = x < 0 ? -x : x;
+  const float z = x * x;
+  float small = -5.70498872745E-3f;
+  small = small * z + 2.06390887954E-2f;
+  small = small * z - 5.37397155531E-2f;
+  small = small * z + 1.33314422036E-1f;
+  small = small * z - 3.33332819422E-1f;
+  small = small * z * x + x;
+  const float e = fexp(2.0f * (ax > 20.0f ? 20.0f : ax));
+  float big = 1.0f - 2.0f / (e + 1.0f);
+  big = x < 0 ? -big : big;
+  return ax < 0.625f ? small : big;
+}
+
+// erf as in the JS reference (Numerical Recipes erfc fit, fractional error < 1.2e-7).
+static inline float ferf(float x) {
+  const float z = x < 0 ? -x : x;
+  const float t = 1.0f / (1.0f + 0.5f * z);
+  const float p = -z * z - 1.26551223f +
+      t * (1.00002368f + t * (0.37409196f + t * (0.09678418f + t * (-0.18628806f + t * (0.27886807f +
+      t * (-1.13520398f + t * (1.48851587f + t * (-0.82215223f + t * 0.17087277f))))))));
+  const float r = t * fexp(p);
+  return x >= 0 ? 1.0f - r : r - 1.0f;
+}
+
+static inline float fsigmoid(float x) { return 1.0f / (1.0f + fexp(-x)); }
+
+constexpr float kInvSqrt2 = 0.70710678118654752f;
+constexpr float kInvSqrt2Pi = 0.39894228040143268f;
+constexpr float kSqrt2OverPi = 0.79788456080286536f;
+
+// --- row-wise ------------------------------------------------------------------------------
+
+static float rowMax(const float* x, long n) {
+  float mx = -__builtin_inff();
+  TSF_SIMD_MAX(mx)
+  for (long j = 0; j < n; ++j) mx = x[j] > mx ? x[j] : mx;
+  return mx;
+}
+
+static void softmax(const float* x, float* y, long rows, long cols) {
+  for (long r = 0; r < rows; ++r) {
+    const float* xr = x + r * cols;
+    float* yr = y + r * cols;
+    const float mx = rowMax(xr, cols);
+    if (mx == -__builtin_inff()) {
+      for (long j = 0; j < cols; ++j) yr[j] = 0.0f;
+      continue;
+    }
+    float s = 0.0f;
+    TSF_SIMD_SUM(s)
+    for (long j = 0; j < cols; ++j) {
+      const float e = fexp(xr[j] - mx);
+      yr[j] = e;
+      s += e;
+    }
+    const float inv = 1.0f / s;
+    TSF_SIMD
+    for (long j = 0; j < cols; ++j) yr[j] *= inv;
+  }
+}
+
+static void softmaxBackward(const float* y, const float* dy, float* dx, long rows, long cols) {
+  for (long r = 0; r < rows; ++r) {
+    const float* yr = y + r * cols;
+    const float* dyr = dy + r * cols;
+    float* dxr = dx + r * cols;
+    float dot = 0.0f;
+    TSF_SIMD_SUM(dot)
+    for (long j = 0; j < cols; ++j) dot += yr[j] * dyr[j];
+    TSF_SIMD
+    for (long j = 0; j < cols; ++j) dxr[j] = yr[j] * (dyr[j] - dot);
+  }
+}
+
+static float rowLse(const float* xr, long cols) {
+  const float mx = rowMax(xr, cols);
+  if (mx == -__builtin_inff() || mx == __builtin_inff()) return mx;
+  float s = 0.0f;
+  TSF_SIMD_SUM(s)
+  for (long j = 0; j < cols; ++j) s += fexp(xr[j] - mx);
+  return mx + logf(s);
+}
+
+static void logSoftmax(const float* x, float* y, long rows, long cols) {
+  for (long r = 0; r < rows; ++r) {
+    const float* xr = x + r * cols;
+    float* yr = y + r * cols;
+    const float lse = rowLse(xr, cols);
+    TSF_SIMD
+    for (long j = 0; j < cols; ++j) yr[j] = xr[j] - lse;
+  }
+}
+
+static void logSoftmaxBackward(const float* y, const float* dy, float* dx, long rows, long cols) {
+  for (long r = 0; r < rows; ++r) {
+    const float* yr = y + r * cols;
+    const float* dyr = dy + r * cols;
+    float* dxr = dx + r * cols;
+    float s = 0.0f;
+    TSF_SIMD_SUM(s)
+    for (long j = 0; j < cols; ++j) s += dyr[j];
+    TSF_SIMD
+    for (long j = 0; j < cols; ++j) dxr[j] = dyr[j] - fexp(yr[j]) * s;
+  }
+}
+
+static void layerNorm(const float* x, const float* g, const float* b, long rows, long cols, float eps,
+                      float* y, float* mean, float* rstd) {
+  for (long r = 0; r < rows; ++r) {
+    const float* xr = x + r * cols;
+    float* yr = y + r * cols;
+    float s = 0.0f;
+    TSF_SIMD_SUM(s)
+    for (long j = 0; j < cols; ++j) s += xr[j];
+    const float mu = s / (float)cols;
+    float v = 0.0f;
+    TSF_SIMD_SUM(v)
+    for (long j = 0; j < cols; ++j) { const float d = xr[j] - mu; v += d * d; }
+    v /= (float)cols;
+    const float rs = 1.0f / sqrtf(v + eps);
+    mean[r] = mu;
+    rstd[r] = rs;
+    if (g && b) {
+      TSF_SIMD
+      for (long j = 0; j < cols; ++j) yr[j] = (xr[j] - mu) * rs * g[j] + b[j];
+    } else if (g) {
+      TSF_SIMD
+      for (long j = 0; j < cols; ++j) yr[j] = (xr[j] - mu) * rs * g[j];
+    } else if (b) {
+      TSF_SIMD
+      for (long j = 0; j < cols; ++j) yr[j] = (xr[j] - mu) * rs + b[j];
+    } else {
+      TSF_SIMD
+      for (long j = 0; j < cols; ++j) yr[j] = (xr[j] - mu) * rs;
+    }
+  }
+}
+
+static void layerNormBackward(const float* x, const float* g, const float* mean, const float* rstd,
+                              const float* dy, long rows, long cols, float* dx, float* dg, float* db) {
+  for (long r = 0; r < rows; ++r) {
+    const float* xr = x + r * cols;
+    const float* dyr = dy + r * cols;
+    float* dxr = dx + r * cols;
+    const float mu = mean[r], rs = rstd[r];
+    float s1 = 0.0f, s2 = 0.0f;
+    if (g) {
+      TSF_SIMD_SUM(s1) 
+      for (long j = 0; j < cols; ++j) s1 += dyr[j] * g[j];
+      TSF_SIMD_SUM(s2)
+      for (long j = 0; j < cols; ++j) s2 += dyr[j] * g[j] * ((xr[j] - mu) * rs);
+    } else {
+      TSF_SIMD_SUM(s1)
+      for (long j = 0; j < cols; ++j) s1 += dyr[j];
+      TSF_SIMD_SUM(s2)
+      for (long j = 0; j < cols; ++j) s2 += dyr[j] * ((xr[j] - mu) * rs);
+    }
+    s1 /= (float)cols;
+    s2 /= (float)cols;
+    if (dg) {
+      TSF_SIMD
+      for (long j = 0; j < cols; ++j) dg[j] += dyr[j] * ((xr[j] - mu) * rs);
+    }
+    if (db) {
+      TSF_SIMD
+      for (long j = 0; j < cols; ++j) db[j] += dyr[j];
+    }
+    if (g) {
+      TSF_SIMD
+      for (long j = 0; j < cols; ++j) dxr[j] = rs * (dyr[j] * g[j] - s1 - ((xr[j] - mu) * rs) * s2);
+    } else {
+      TSF_SIMD
+      for (long j = 0; j < cols; ++j) dxr[j] = rs * (dyr[j] - s1 - ((xr[j] - mu) * rs) * s2);
+    }
+  }
+}
+
+// Targets were validated by the caller (in range or == ignoreIndex).
+static void crossEntropy(const float* logits, const int32_t* targets, long rows, long cols, long ignoreIndex,
+                         float eps, float* loss, float* dlogits, float gradScale) {
+  for (long r = 0; r < rows; ++r) {
+    const float* xr = logits + r * cols;
+    const long t = targets[r];
+    if (t == ignoreIndex) {
+      loss[r] = 0.0f;
+      if (dlogits) for (long j = 0; j < cols; ++j) dlogits[r * cols + j] = 0.0f;
+      continue;
+    }
+    const float lse = rowLse(xr, cols);
+    float sumLogp = 0.0f;
+    if (eps > 0.0f) {
+      TSF_SIMD_SUM(sumLogp)
+      for (long j = 0; j < cols; ++j) sumLogp += xr[j] - lse;
+    }
+    loss[r] = -(1.0f - eps) * (xr[t] - lse) - (eps / (float)cols) * sumLogp;
+    if (dlogits) {
+      float* dr = dlogits + r * cols;
+      const float q0 = eps / (float)cols;
+      TSF_SIMD
+      for (long j = 0; j < cols; ++j) dr[j] = (fexp(xr[j] - lse) - q0) * gradScale;
+      dr[t] = (fexp(xr[t] - lse) - (1.0f - eps + q0)) * gradScale;
+    }
+  }
+}
+
+static void adamw(float* p, const float* g, float* m, float* v, long n, float b1, float omb1, float b2, float omb2,
+                  float eps, float decay, float stepSize, float invBc2) {
+  TSF_SIMD
+  for (long i = 0; i < n; ++i) {
+    const float gi = g[i];
+    const float mi = b1 * m[i] + omb1 * gi;
+    const float vi = b2 * v[i] + omb2 * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] = p[i] * decay - stepSize * mi / (sqrtf(vi * invBc2) + eps);
+  }
+}
+
+// --- elementwise -----------------------------------------------------------------------------
+
+static void unary(int op, const float* x, float* y, long n) {
+  switch (op) {
+    case U_GELU: TSF_SIMD for (long i = 0; i < n; ++i) y[i] = 0.5f * x[i] * (1.0f + ferf(x[i] * kInvSqrt2)); break;
+    case U_GELU_TANH:
+      TSF_SIMD for (long i = 0; i < n; ++i) {
+        const float v = x[i];
+        y[i] = 0.5f * v * (1.0f + ftanh(kSqrt2OverPi * (v + 0.044715f * v * v * v)));
+      }
+      break;
+    case U_RELU: TSF_SIMD for (long i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f; break;
+    case U_SILU: TSF_SIMD for (long i = 0; i < n; ++i) y[i] = x[i] * fsigmoid(x[i]); break;
+    case U_EXP: TSF_SIMD for (long i = 0; i < n; ++i) y[i] = fexp(x[i]); break;
+    case U_TANH: TSF_SIMD for (long i = 0; i < n; ++i) y[i] = ftanh(x[i]); break;
+    case U_SIGMOID: TSF_SIMD for (long i = 0; i < n; ++i) y[i] = fsigmoid(x[i]); break;
+    default: break;
+  }
+}
+
+static void unaryBackward(int op, const float* x, const float* y, const float* dy, float* dx, long n) {
+  switch (op) {
+    case U_GELU:
+      TSF_SIMD for (long i = 0; i < n; ++i) {
+        const float v = x[i];
+        dx[i] = dy[i] * (0.5f * (1.0f + ferf(v * kInvSqrt2)) + v * kInvSqrt2Pi * fexp(-0.5f * v * v));
+      }
+      break;
+    case U_GELU_TANH:
+      TSF_SIMD for (long i = 0; i < n; ++i) {
+        const float v = x[i];
+        const float t = ftanh(kSqrt2OverPi * (v + 0.044715f * v * v * v));
+        dx[i] = dy[i] * (0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * kSqrt2OverPi * (1.0f + 3.0f * 0.044715f * v * v));
+      }
+      break;
+    case U_RELU: TSF_SIMD for (long i = 0; i < n; ++i) dx[i] = x[i] > 0.0f ? dy[i] : 0.0f; break;
+    case U_SILU:
+      TSF_SIMD for (long i = 0; i < n; ++i) {
+        const float s = fsigmoid(x[i]);
+        dx[i] = dy[i] * (s * (1.0f + x[i] * (1.0f - s)));
+      }
+      break;
+    case U_EXP: TSF_SIMD for (long i = 0; i < n; ++i) dx[i] = dy[i] * y[i]; break;
+    case U_TANH: TSF_SIMD for (long i = 0; i < n; ++i) dx[i] = dy[i] * (1.0f - y[i] * y[i]); break;
+    case U_SIGMOID: TSF_SIMD for (long i = 0; i < n; ++i) dx[i] = dy[i] * (y[i] * (1.0f - y[i])); break;
+    default: break;
+  }
+}
+
+static inline float binop(int op, float a, float b) {
+  switch (op) {
+    case B_ADD: return a + b;
+    case B_SUB: return a - b;
+    case B_MUL: return a * b;
+    case B_DIV: return a / b;
+    case B_MAX: return (a >= b || a != a) ? a : b;
+    default: return (a <= b || a != a) ? a : b;
+  }
+}
+
+#define TSF_BIN_LOOP(EXPR)                                               \
+  switch (op) {                                                          \
+    case B_ADD: { TSF_SIMD for (long j = 0; j < len; ++j) { const float av = A_[j], bv = B_(j); o_[j] = av + bv; } break; } \
+    case B_SUB: { TSF_SIMD for (long j = 0; j < len; ++j) { const float av = A_[j], bv = B_(j); o_[j] = av - bv; } break; } \
+    case B_MUL: { TSF_SIMD for (long j = 0; j < len; ++j) { const float av = A_[j], bv = B_(j); o_[j] = av * bv; } break; } \
+    case B_DIV: { TSF_SIMD for (long j = 0; j < len; ++j) { const float av = A_[j], bv = B_(j); o_[j] = av / bv; } break; } \
+    default: { for (long j = 0; j < len; ++j) o_[j] = binop(op, A_[j], B_(j)); break; } \
+  }
+
+// out[i] = a[i] op b[i % bn]
+static void binaryBcast(int op, const float* a, const float* b, float* out, long n, long bn) {
+  for (long i0 = 0; i0 < n; i0 += bn) {
+    const long len = n - i0 < bn ? n - i0 : bn;
+    const float* A_ = a + i0;
+    float* o_ = out + i0;
+#define B_(j) b[j]
+    TSF_BIN_LOOP(0)
+#undef B_
+  }
+}
+
+// out[o*inner + j] = a[o*inner + j] op b[o % bn]
+static void binaryRowBcast(int op, const float* a, const float* b, float* out, long outer, long inner, long bn) {
+  for (long o = 0; o < outer; ++o) {
+    const float bs = b[o % bn];
+    const float* A_ = a + o * inner;
+    float* o_ = out + o * inner;
+    const long len = inner;
+#define B_(j) bs
+    TSF_BIN_LOOP(0)
+#undef B_
+  }
+}
+
+// --- flash attention -------------------------------------------------------------------------
+
+constexpr long ABQ = 64;   // query rows per block
+constexpr long ABK = 128;  // keys per block
+
+static thread_local float* g_attnBuf = nullptr;
+static thread_local size_t g_attnCap = 0;
+
+// S[i][j] = scale * q_i . k_j (+ mask) for rows [i0, i0+bq), keys [j0, j0+bk); -inf when masked.
+// Returns false when the whole block is invisible (causal).
+static void scoreBlock(const AttnCall& a, long i0, long bq, long j0, long bk, float* S) {
+  GemmCall g{false, true, bq, bk, a.d, a.scale, a.q + i0 * a.d, a.d, a.k + j0 * a.d, a.d, 0.0f, S, ABK};
+  gemmST(g);
+  for (long i = 0; i < bq; ++i) {
+    float* s = S + i * ABK;
+    if (a.mask) {
+      const float* mr = a.mask + (i0 + i) * a.tk + j0;
+      TSF_SIMD for (long j = 0; j < bk; ++j) s[j] += mr[j];
+    }
+    if (a.causal) {
+      long last = i0 + i + a.causalOffset - j0;  // last visible key (block-relative)
+      for (long j = last + 1 < 0 ? 0 : last + 1; j < bk; ++j) s[j] = -__builtin_inff();
+    }
+  }
+}
+
+static long lastKeyBlockEnd(const AttnCall& a, long q1) {
+  if (!a.causal) return a.tk;
+  long e = q1 - 1 + a.causalOffset + 1;
+  return e < 0 ? 0 : (e > a.tk ? a.tk : e);
+}
+
+static void attention(const AttnCall& a) {
+  float* S = ensureBuf(g_attnBuf, g_attnCap, (size_t)(ABQ * ABK + 2 * ABQ));
+  if (!S) return;
+  float* mrow = S + ABQ * ABK;
+  float* lrow = mrow + ABQ;
+  for (long i0 = a.q0; i0 < a.q1; i0 += ABQ) {
+    const long bq = a.q1 - i0 < ABQ ? a.q1 - i0 : ABQ;
+    float* O = a.out + i0 * a.dv;
+    for (long i = 0; i < bq * a.dv; ++i) O[i] = 0.0f;
+    for (long i = 0; i < bq; ++i) { mrow[i] = -__builtin_inff(); lrow[i] = 0.0f; }
+    const long kEnd = lastKeyBlockEnd(a, i0 + bq);
+    for (long j0 = 0; j0 < kEnd; j0 += ABK) {
+      const long bk = kEnd - j0 < ABK ? kEnd - j0 : ABK;
+      scoreBlock(a, i0, bq, j0, bk, S);
+      for (long i = 0; i < bq; ++i) {
+        float* s = S + i * ABK;
+        const float bm = rowMax(s, bk);
+        const float mold = mrow[i];
+        const float mnew = bm > mold ? bm : mold;
+        if (mnew == -__builtin_inff()) {
+          for (long j = 0; j < bk; ++j) s[j] = 0.0f;
+          continue;
+        }
+        float sum = 0.0f;
+        TSF_SIMD_SUM(sum)
+        for (long j = 0; j < bk; ++j) { const float e = fexp(s[j] - mnew); s[j] = e; sum += e; }
+        if (mnew != mold) {
+          const float corr = fexp(mold - mnew);
+          float* o = O + i * a.dv;
+          TSF_SIMD for (long p = 0; p < a.dv; ++p) o[p] *= corr;
+          lrow[i] = lrow[i] * corr + sum;
+          mrow[i] = mnew;
+        } else {
+          lrow[i] += sum;
+        }
+      }
+      GemmCall g{false, false, bq, a.dv, bk, 1.0f, S, ABK, a.v + j0 * a.dv, a.dv, 1.0f, O, a.dv};
+      gemmST(g);
+    }
+    for (long i = 0; i < bq; ++i) {
+      float* o = O + i * a.dv;
+      if (mrow[i] == -__builtin_inff()) {
+        for (long p = 0; p < a.dv; ++p) o[p] = 0.0f;
+        a.lse[i0 + i] = __builtin_inff();
+        continue;
+      }
+      const float inv = 1.0f / lrow[i];
+      TSF_SIMD for (long p = 0; p < a.dv; ++p) o[p] *= inv;
+      a.lse[i0 + i] = mrow[i] + logf(lrow[i]);
+    }
+  }
+}
+
+// P = exp(S - lse) and dS = P * (dP - delta) * scale for one block; P stays in S, dS in dP.
+static void attnBwdBlock(const AttnBwdCall& b, long i0, long bq, long j0, long bk, float* S, float* dP) {
+  const AttnCall& a = b.f;
+  scoreBlock(a, i0, bq, j0, bk, S);
+  GemmCall g{false, true, bq, bk, a.dv, 1.0f, b.dout + i0 * a.dv, a.dv, a.v + j0 * a.dv, a.dv, 0.0f, dP, ABK};
+  gemmST(g);
+  for (long i = 0; i < bq; ++i) {
+    float* s = S + i * ABK;
+    float* dp = dP + i * ABK;
+    const float L = a.lse[i0 + i];
+    const float D = b.delta[i0 + i];
+    if (L == __builtin_inff()) {
+      for (long j = 0; j < bk; ++j) { s[j] = 0.0f; dp[j] = 0.0f; }
+      continue;
+    }
+    const float sc = a.scale;
+    TSF_SIMD for (long j = 0; j < bk; ++j) {
+      const float p = fexp(s[j] - L);
+      s[j] = p;
+      dp[j] = p * (dp[j] - D) * sc;
+    }
+  }
+}
+
+static void attentionBackward(const AttnBwdCall& b) {
+  const AttnCall& a = b.f;
+  float* S = ensureBuf(g_attnBuf, g_attnCap, (size_t)(2 * ABQ * ABK + 2 * ABQ));
+  if (!S) return;
+  float* dP = S + ABQ * ABK;
+  if (b.pass == 0) {
+    // dq for query rows [q0, q1)
+    for (long i0 = a.q0; i0 < a.q1; i0 += ABQ) {
+      const long bq = a.q1 - i0 < ABQ ? a.q1 - i0 : ABQ;
+      float* dq = b.dq + i0 * a.d;
+      for (long i = 0; i < bq * a.d; ++i) dq[i] = 0.0f;
+      const long kEnd = lastKeyBlockEnd(a, i0 + bq);
+      for (long j0 = 0; j0 < kEnd; j0 += ABK) {
+        const long bk = kEnd - j0 < ABK ? kEnd - j0 : ABK;
+        attnBwdBlock(b, i0, bq, j0, bk, S, dP);
+        GemmCall g{false, false, bq, a.d, bk, 1.0f, dP, ABK, a.k + j0 * a.d, a.d, 1.0f, dq, a.d};
+        gemmST(g);
+      }
+    }
+  } else {
+    // dk, dv for keys [k0, k1)
+    for (long j0 = b.k0; j0 < b.k1; j0 += ABK) {
+      const long bk = b.k1 - j0 < ABK ? b.k1 - j0 : ABK;
+      float* dk = b.dk + j0 * a.d;
+      float* dv = b.dvv + j0 * a.dv;
+      for (long i = 0; i < bk * a.d; ++i) dk[i] = 0.0f;
+      for (long i = 0; i < bk * a.dv; ++i) dv[i] = 0.0f;
+      // first query row that can see key j0 under the causal rule: i >= j0 - offset
+      long qStart = 0;
+      if (a.causal) {
+        qStart = j0 - a.causalOffset;
+        if (qStart < 0) qStart = 0;
+        qStart = (qStart / ABQ) * ABQ;
+      }
+      for (long i0 = qStart; i0 < a.tq; i0 += ABQ) {
+        const long bq = a.tq - i0 < ABQ ? a.tq - i0 : ABQ;
+        attnBwdBlock(b, i0, bq, j0, bk, S, dP);
+        GemmCall gv{true, false, bk, a.dv, bq, 1.0f, S, ABK, b.dout + i0 * a.dv, a.dv, 1.0f, dv, a.dv};
+        gemmST(gv);
+        GemmCall gk{true, false, bk, a.d, bq, 1.0f, dP, ABK, a.q + i0 * a.d, a.d, 1.0f, dk, a.d};
+        gemmST(gk);
+      }
+    }
+  }
+}
+
+#define TSF_KERNEL_TABLE(NAME, NS)                                                             \
+  {                                                                                            \
+    NAME, NS::MR, NS::NR, &NS::gemmST, &NS::softmax, &NS::softmaxBackward, &NS::logSoftmax,    \
+        &NS::logSoftmaxBackward, &NS::layerNorm, &NS::layerNormBackward, &NS::crossEntropy,    \
+        &NS::adamw, &NS::unary, &NS::unaryBackward, &NS::binaryBcast, &NS::binaryRowBcast,     \
+        &NS::attention, &NS::attentionBackward                                                 \
+  }
