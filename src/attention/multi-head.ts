@@ -6,6 +6,7 @@ import { Linear } from "../nn/layers.js";
 import { Module } from "../nn/module.js";
 import { scaledDotProductAttention } from "../ops/attention.js";
 import { dropout } from "../ops/functional.js";
+import { cat, indexSelect } from "../ops/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { mergeHeads, splitHeads } from "./heads.js";
 
@@ -19,6 +20,33 @@ export interface AttendOptions {
   /** int32 (nonzero = may attend) or additive float mask broadcastable to [B, H, Tq, Tk]. */
   mask?: Tensor | null;
   causal?: boolean;
+  /**
+   * Key/value cache for incremental decoding. Self-attention appends this step's keys and
+   * values to it; cross-attention (static) projects the memory once and reuses it.
+   */
+  cache?: KVCache | null;
+}
+
+/** Projected keys and values of the positions seen so far: [B, H, T, D] each. */
+export class KVCache {
+  k: Tensor | null = null;
+  v: Tensor | null = null;
+  /** Static caches (cross-attention) are filled once and never grow. */
+  constructor(readonly isStatic = false) {}
+
+  get length(): number {
+    return this.k ? this.k.shape[2] : 0;
+  }
+
+  /** Keep rows of the batch (beam search reorders hypotheses). */
+  select(rows: Tensor): KVCache {
+    const c = new KVCache(this.isStatic);
+    if (this.k && this.v) {
+      c.k = indexSelect(this.k, 0, rows);
+      c.v = indexSelect(this.v, 0, rows);
+    }
+    return c;
+  }
 }
 
 export class MultiHeadAttention extends Module {
@@ -44,9 +72,25 @@ export class MultiHeadAttention extends Module {
   /** query [B, Tq, C], key/value [B, Tk, C] -> [B, Tq, C] */
   forward(query: Tensor, key: Tensor, value: Tensor, options: AttendOptions = {}): Tensor {
     const H = this.numHeads;
+    const cache = options.cache;
     const q = splitHeads(this.query.forward(query), H); // [B, H, Tq, D]
-    const k = splitHeads(this.key.forward(key), H); // [B, H, Tk, D]
-    const v = splitHeads(this.value.forward(value), H);
+    let k: Tensor, v: Tensor;
+    if (cache?.isStatic && cache.k && cache.v) {
+      k = cache.k; // cross-attention: the memory's keys and values were projected at step 0
+      v = cache.v;
+    } else {
+      k = splitHeads(this.key.forward(key), H); // [B, H, Tk, D]
+      v = splitHeads(this.value.forward(value), H);
+      if (cache) {
+        if (cache.k && cache.v) {
+          k = cat([cache.k, k], 2); // the past keys, then this step's: O(T) work per new token
+          v = cat([cache.v, v], 2);
+        }
+        cache.k = k;
+        cache.v = v;
+      }
+    }
+    // causal with a cache: the Tq new queries are the last Tq of the Tk positions
     const y = scaledDotProductAttention(q, k, v, { mask: options.mask, causal: options.causal });
     return this.out.forward(dropout(mergeHeads(y), this.options.dropout ?? 0, this.training));
   }

@@ -12,7 +12,7 @@ import { narrow } from "../ops/shape.js";
 import { sinusoidalTable } from "../position/sinusoidal.js";
 import { formatShape } from "../tensor/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
-import { type Activation, TransformerDecoderLayer, TransformerEncoderLayer } from "../transformer/layers.js";
+import { type Activation, DecoderLayerCache, TransformerDecoderLayer, TransformerEncoderLayer } from "../transformer/layers.js";
 
 export interface TransformerConfig {
   srcVocabSize: number;
@@ -77,13 +77,15 @@ export class Transformer extends Module {
     this._pe = sinusoidalTable(c.maxLen, c.dModel);
   }
 
-  /** Embedding * sqrt(d_model) + PE, then dropout (§3.4, §3.5). */
-  private embed(table: Embedding, ids: Tensor): Tensor {
+  /** Embedding * sqrt(d_model) + PE, then dropout (§3.4, §3.5); `offset` is the first position. */
+  private embed(table: Embedding, ids: Tensor, offset = 0): Tensor {
     const T = ids.shape[1];
     if (ids.ndim !== 2) throw new RangeError(`Transformer: token ids must be [B, T], got ${formatShape(ids.shape)}`);
-    if (T > this.config.maxLen) throw new RangeError(`Transformer: length ${T} exceeds maxLen ${this.config.maxLen}`);
+    if (offset + T > this.config.maxLen) {
+      throw new RangeError(`Transformer: length ${offset + T} exceeds the position table of maxLen ${this.config.maxLen}`);
+    }
     const x = mul(table.forward(ids), Math.sqrt(this.config.dModel));
-    return this.dropout.forward(add(x, narrow(this._pe, 0, 0, T)));
+    return this.dropout.forward(add(x, narrow(this._pe, 0, offset, T)));
   }
 
   /** src ids [B, S] -> memory [B, S, C]; srcMask broadcastable to [B, H, S, S] (padding: [B, 1, 1, S]). */
@@ -93,12 +95,23 @@ export class Transformer extends Module {
     return this.encoderNorm ? this.encoderNorm.forward(x) : x;
   }
 
-  /** Target prefix ids [B, T] and memory -> logits [B, T, V] (causal: position t sees <= t). */
-  decode(tgtIn: Tensor, memory: Tensor, memoryMask?: Tensor | null): Tensor {
-    let y = this.embed(this.tgtEmbed, tgtIn);
-    for (const l of this.decoder) y = l.forward(y, memory, memoryMask);
+  /**
+   * Target prefix ids [B, T] and memory -> logits [B, T, V] (causal: position t sees <= t).
+   * With caches (one per decoder layer), tgtIn holds only the new tokens and the layers
+   * attend to the cached keys and values of the earlier ones.
+   */
+  decode(tgtIn: Tensor, memory: Tensor, memoryMask?: Tensor | null, caches?: DecoderLayerCache[] | null): Tensor {
+    const offset = caches ? caches[0].self.length : 0;
+    let y = this.embed(this.tgtEmbed, tgtIn, offset);
+    let i = 0;
+    for (const l of this.decoder) y = l.forward(y, memory, memoryMask, caches ? caches[i++] : null);
     if (this.decoderNorm) y = this.decoderNorm.forward(y);
     return this.generator ? this.generator.forward(y) : linear(y, this.tgtEmbed.weight);
+  }
+
+  /** Fresh caches for incremental decoding, one per decoder layer. */
+  newCaches(): DecoderLayerCache[] {
+    return Array.from({ length: this.decoder.length }, () => new DecoderLayerCache());
   }
 
   /** Teacher forcing: all target positions in parallel. */

@@ -1,7 +1,7 @@
 // The encoder and decoder layers of "Attention Is All You Need" (§3.1, Figure 1): sub-layers
 // wrapped in residual connections and layer norm, post-norm as in the paper or pre-norm.
 
-import { MultiHeadAttention } from "../attention/multi-head.js";
+import { KVCache, MultiHeadAttention } from "../attention/multi-head.js";
 import { Dropout, LayerNorm, Linear } from "../nn/layers.js";
 import { Module } from "../nn/module.js";
 import { add, gelu, relu } from "../ops/elementwise.js";
@@ -101,10 +101,24 @@ export class TransformerDecoderLayer extends Module {
   }
 
   /** Masked self-attention, cross-attention over the encoder's memory, feed-forward. */
-  forward(x: Tensor, memory: Tensor, memoryMask?: Tensor | null): Tensor {
+  forward(x: Tensor, memory: Tensor, memoryMask?: Tensor | null, cache?: DecoderLayerCache | null): Tensor {
     const nf = this.config.normFirst;
-    x = residual(x, this.norm1, this.dropout1, nf, (h) => this.selfAttn.forward(h, h, h, { causal: true }));
-    x = residual(x, this.norm2, this.dropout2, nf, (h) => this.crossAttn.forward(h, memory, memory, { mask: memoryMask }));
+    x = residual(x, this.norm1, this.dropout1, nf, (h) => this.selfAttn.forward(h, h, h, { causal: true, cache: cache?.self }));
+    x = residual(x, this.norm2, this.dropout2, nf, (h) =>
+      this.crossAttn.forward(h, memory, memory, { mask: memoryMask, cache: cache?.cross }));
     return residual(x, this.norm3, this.dropout3, nf, (h) => this.feedForward.forward(h));
+  }
+}
+
+/** The two caches a decoder layer keeps while decoding token by token. */
+export class DecoderLayerCache {
+  self = new KVCache();
+  cross = new KVCache(true);
+
+  select(rows: Tensor): DecoderLayerCache {
+    const c = new DecoderLayerCache();
+    c.self = this.self.select(rows);
+    c.cross = this.cross.select(rows);
+    return c;
   }
 }
