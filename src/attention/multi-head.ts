@@ -16,7 +16,7 @@ export interface MultiHeadAttentionOptions {
   dropout?: number;
 }
 
-export interface AttendOptions {
+export interface MultiHeadAttendOptions {
   /** int32 (nonzero = may attend) or additive float mask broadcastable to [B, H, Tq, Tk]. */
   mask?: Tensor | null;
   causal?: boolean;
@@ -70,7 +70,7 @@ export class MultiHeadAttention extends Module {
   }
 
   /** query [B, Tq, C], key/value [B, Tk, C] -> [B, Tq, C] */
-  forward(query: Tensor, key: Tensor, value: Tensor, options: AttendOptions = {}): Tensor {
+  forward(query: Tensor, key: Tensor, value: Tensor, options: MultiHeadAttendOptions = {}): Tensor {
     const H = this.numHeads;
     const cache = options.cache;
     const q = splitHeads(this.query.forward(query), H); // [B, H, Tq, D]

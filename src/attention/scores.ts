@@ -5,7 +5,7 @@
 
 import { Linear } from "../nn/layers.js";
 import { Module } from "../nn/module.js";
-import { add, mul, tanh, sqrt, maximum, softplus } from "./ops.js";
+import { add, mul, tanh, sqrt, maximum } from "../ops/elementwise.js";
 import { matmul } from "../ops/matmul.js";
 import { sum } from "../ops/reduce.js";
 import { reshape, unsqueeze } from "../ops/shape.js";
@@ -113,4 +113,3 @@ export class ContentScore extends Module implements ScoreFunction {
   }
 }
 
-export { softplus };

@@ -6,3 +6,4 @@ export * from "./containers.js";
 export * as init from "./init.js";
 export * as functional from "../ops/index.js";
 export * from "./losses.js";
+export * from "./gru.js";

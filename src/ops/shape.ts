@@ -76,8 +76,13 @@ export function transpose(x: Tensor, dim0 = -2, dim1 = -1): Tensor {
 
 /** Broadcast to a larger shape (a copy here; -1 keeps a dim). */
 export function expand(x: Tensor, shape: readonly number[]): Tensor {
-  const s = shape.map((d, i) => (d === -1 ? x.shape[i - (shape.length - x.ndim)] : d));
-  if (s.length < x.ndim) throw new RangeError(`expand: target ${formatShape(shape)} has fewer dims than ${formatShape(x.shape)}`);
+  if (shape.length < x.ndim) throw new RangeError(`expand: target ${formatShape(shape)} has fewer dims than ${formatShape(x.shape)}`);
+  const lead = shape.length - x.ndim;
+  const s = shape.map((d, i) => {
+    if (d !== -1) return d;
+    if (i < lead) throw new RangeError(`expand: -1 is not allowed for the new leading dim ${i} of ${formatShape(shape)}`);
+    return x.shape[i - lead];
+  });
   for (let i = 0; i < x.ndim; i++) {
     const d = x.shape[i], t = s[i + s.length - x.ndim];
     if (d !== 1 && d !== t) {
@@ -249,6 +254,7 @@ export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): 
 export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   if (tensors.length === 0) throw new RangeError("cat: expected at least one tensor");
   const first = tensors[0];
+  if (first.ndim === 0) throw new RangeError("cat: zero-dimensional tensors cannot be concatenated (use stack)");
   const d = normalizeDim("cat", dim, first.ndim);
   for (const t of tensors) {
     if (t.ndim !== first.ndim || t.shape.some((s, i) => i !== d && s !== first.shape[i])) {

@@ -248,6 +248,19 @@ function accumulate(into: Tensor | undefined, g: Tensor): Tensor {
   return new Tensor(out, into.shape);
 }
 
+function freedGradFn(name: string): GradFn {
+  return {
+    name,
+    inputs: [],
+    backward(): never {
+      throw new Error(
+        `backward: trying to backward through the graph a second time (at ${name}); the first backward() freed it. ` +
+          "Pass { retainGraph: true } to the first backward(), or recompute the forward pass",
+      );
+    },
+  };
+}
+
 function runBackward(root: Tensor, seed: Tensor, retainGraph: boolean): void {
   const order = topoSort(root);
   const grads = new Map<Tensor, Tensor>();
@@ -279,7 +292,9 @@ function runBackward(root: Tensor, seed: Tensor, retainGraph: boolean): void {
         }
         grads.set(inp, accumulate(grads.get(inp), ig));
       }
-      if (!retainGraph) t.gradFn = null; // free saved tensors; the graph is consumed
+      // Free the saved tensors: the graph is consumed. A marker stays in place so that a second
+      // backward through it fails loudly (like PyTorch) instead of stopping here silently.
+      if (!retainGraph) t.gradFn = freedGradFn(fn.name);
     }
   } finally {
     gradEnabled = prev;

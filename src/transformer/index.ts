@@ -1,0 +1,4 @@
+// Encoder and decoder layers, and autoregressive decoding.
+
+export * from "./layers.js";
+export * from "./decoding.js";
