@@ -248,6 +248,37 @@ function accumulate(into: Tensor | undefined, g: Tensor): Tensor {
   return new Tensor(out, into.shape);
 }
 
+/** Gradients summed during one backward pass; sums we allocated ourselves are added to in place. */
+class GradSums {
+  private sums = new Map<Tensor, Tensor>();
+  private owned = new Set<Tensor>();
+
+  add(t: Tensor, g: Tensor): void {
+    const cur = this.sums.get(t);
+    if (!cur) {
+      this.sums.set(t, g); // may alias an op's output or another input's gradient: never written
+      return;
+    }
+    if (this.owned.has(cur)) {
+      const a = cur.data, b = g.data;
+      for (let i = 0; i < a.length; i++) a[i] += b[i];
+      return;
+    }
+    const sum = accumulate(cur, g);
+    this.owned.add(sum);
+    this.sums.set(t, sum);
+  }
+
+  take(t: Tensor): Tensor | undefined {
+    const g = this.sums.get(t);
+    if (g) {
+      this.sums.delete(t);
+      this.owned.delete(g);
+    }
+    return g;
+  }
+}
+
 function freedGradFn(name: string): GradFn {
   return {
     name,
@@ -263,16 +294,15 @@ function freedGradFn(name: string): GradFn {
 
 function runBackward(root: Tensor, seed: Tensor, retainGraph: boolean): void {
   const order = topoSort(root);
-  const grads = new Map<Tensor, Tensor>();
-  grads.set(root, seed);
+  const grads = new GradSums();
+  grads.add(root, seed);
   const prev = gradEnabled;
   gradEnabled = false;
   try {
     for (let idx = order.length - 1; idx >= 0; idx--) {
       const t = order[idx];
-      const g = grads.get(t);
+      const g = grads.take(t);
       if (!g) continue;
-      grads.delete(t);
       const fn = t.gradFn;
       if (!fn || (t as unknown as { _retainGrad: boolean })._retainGrad) {
         // Leaf (or retained): accumulate into .grad, like PyTorch.
@@ -290,7 +320,7 @@ function runBackward(root: Tensor, seed: Tensor, retainGraph: boolean): void {
             `backward of ${fn.name}: gradient for input ${i} has shape ${formatShape(ig.shape)}, expected ${formatShape(inp.shape)}`,
           );
         }
-        grads.set(inp, accumulate(grads.get(inp), ig));
+        grads.add(inp, ig);
       }
       // Free the saved tensors: the graph is consumed. A marker stays in place so that a second
       // backward through it fails loudly (like PyTorch) instead of stopping here silently.
