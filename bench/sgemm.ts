@@ -49,10 +49,10 @@ for (const causal of [false, true]) {
   const q = rand(bh * t * d), k = rand(bh * t * d), v = rand(bh * t * d);
   const out = new Float32Array(bh * t * d), lse = new Float32Array(bh * t);
   const mem0 = process.memoryUsage().rss;
-  const s = time(() => addon.attention(q, k, v, bh, t, t, d, d, 1 / 8, causal, null, 1, 1, out, lse), 2);
+  const s = time(() => addon.attention(q, k, v, bh, t, t, d, d, 1 / 8, causal, null, 1, 1, out, lse, 0), 2);
   const grads = [new Float32Array(q.length), new Float32Array(k.length), new Float32Array(v.length)];
   const gout = rand(out.length);
-  const sb = time(() => addon.attentionBackward(q, k, v, bh, t, t, d, d, 1 / 8, causal, null, 1, 1, out, lse, gout, grads[0], grads[1], grads[2]), 2);
+  const sb = time(() => addon.attentionBackward(q, k, v, bh, t, t, d, d, 1 / 8, causal, null, 1, 1, out, lse, gout, grads[0], grads[1], grads[2], 0), 2);
   const rss = (process.memoryUsage().rss - mem0) / 2 ** 20;
   console.log(`attention B=1 H=8 T=${t} d=${d} causal=${causal}: forward ${(s * 1000).toFixed(0)} ms, backward ${(sb * 1000).toFixed(0)} ms (rss growth ${rss.toFixed(0)} MiB incl. ${(grads.length * q.length * 4 / 2 ** 20).toFixed(0)} MiB of grad arrays)`);
 }

@@ -23,6 +23,7 @@ struct GemmCall {
 struct AttnCall {
   const float* q; const float* k; const float* v;  // q: [tq, d], k: [tk, d], v: [tk, dv]
   long tq, tk, d, dv;
+  long ldq, ldk, ldv, ldo;  // row strides of q, k, v and out (d, d, dv, dv when heads are contiguous)
   float scale;
   bool causal;
   long causalOffset;        // key j is visible to query i iff j <= i + causalOffset

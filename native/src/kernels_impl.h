@@ -357,7 +357,7 @@ static thread_local size_t g_attnCap = 0;
 // S[i][j] = scale * q_i . k_j (+ mask) for rows [i0, i0+bq), keys [j0, j0+bk); -inf when masked.
 // Returns false when the whole block is invisible (causal).
 static void scoreBlock(const AttnCall& a, long i0, long bq, long j0, long bk, float* S) {
-  GemmCall g{false, true, bq, bk, a.d, a.scale, a.q + i0 * a.d, a.d, a.k + j0 * a.d, a.d, 0.0f, S, ABK};
+  GemmCall g{false, true, bq, bk, a.d, a.scale, a.q + i0 * a.ldq, a.ldq, a.k + j0 * a.ldk, a.ldk, 0.0f, S, ABK};
   gemmST(g);
   for (long i = 0; i < bq; ++i) {
     float* s = S + i * ABK;
@@ -385,8 +385,9 @@ static void attention(const AttnCall& a) {
   float* lrow = mrow + ABQ;
   for (long i0 = a.q0; i0 < a.q1; i0 += ABQ) {
     const long bq = a.q1 - i0 < ABQ ? a.q1 - i0 : ABQ;
-    float* O = a.out + i0 * a.dv;
-    for (long i = 0; i < bq * a.dv; ++i) O[i] = 0.0f;
+    float* O = a.out + i0 * a.ldo;
+    for (long i = 0; i < bq; ++i)
+      for (long p = 0; p < a.dv; ++p) O[i * a.ldo + p] = 0.0f;
     for (long i = 0; i < bq; ++i) { mrow[i] = -__builtin_inff(); lrow[i] = 0.0f; }
     const long kEnd = lastKeyBlockEnd(a, i0 + bq);
     for (long j0 = 0; j0 < kEnd; j0 += ABK) {
@@ -406,7 +407,7 @@ static void attention(const AttnCall& a) {
         for (long j = 0; j < bk; ++j) { const float e = fexp(s[j] - mnew); s[j] = e; sum += e; }
         if (mnew != mold) {
           const float corr = fexp(mold - mnew);
-          float* o = O + i * a.dv;
+          float* o = O + i * a.ldo;
           TSF_SIMD for (long p = 0; p < a.dv; ++p) o[p] *= corr;
           lrow[i] = lrow[i] * corr + sum;
           mrow[i] = mnew;
@@ -414,11 +415,11 @@ static void attention(const AttnCall& a) {
           lrow[i] += sum;
         }
       }
-      GemmCall g{false, false, bq, a.dv, bk, 1.0f, S, ABK, a.v + j0 * a.dv, a.dv, 1.0f, O, a.dv};
+      GemmCall g{false, false, bq, a.dv, bk, 1.0f, S, ABK, a.v + j0 * a.ldv, a.ldv, 1.0f, O, a.ldo};
       gemmST(g);
     }
     for (long i = 0; i < bq; ++i) {
-      float* o = O + i * a.dv;
+      float* o = O + i * a.ldo;
       if (mrow[i] == -__builtin_inff()) {
         for (long p = 0; p < a.dv; ++p) o[p] = 0.0f;
         a.lse[i0 + i] = __builtin_inff();
@@ -435,7 +436,7 @@ static void attention(const AttnCall& a) {
 static void attnBwdBlock(const AttnBwdCall& b, long i0, long bq, long j0, long bk, float* S, float* dP) {
   const AttnCall& a = b.f;
   scoreBlock(a, i0, bq, j0, bk, S);
-  GemmCall g{false, true, bq, bk, a.dv, 1.0f, b.dout + i0 * a.dv, a.dv, a.v + j0 * a.dv, a.dv, 0.0f, dP, ABK};
+  GemmCall g{false, true, bq, bk, a.dv, 1.0f, b.dout + i0 * a.ldo, a.ldo, a.v + j0 * a.ldv, a.ldv, 0.0f, dP, ABK};
   gemmST(g);
   for (long i = 0; i < bq; ++i) {
     float* s = S + i * ABK;
@@ -464,13 +465,14 @@ static void attentionBackward(const AttnBwdCall& b) {
     // dq for query rows [q0, q1)
     for (long i0 = a.q0; i0 < a.q1; i0 += ABQ) {
       const long bq = a.q1 - i0 < ABQ ? a.q1 - i0 : ABQ;
-      float* dq = b.dq + i0 * a.d;
-      for (long i = 0; i < bq * a.d; ++i) dq[i] = 0.0f;
+      float* dq = b.dq + i0 * a.ldq;
+      for (long i = 0; i < bq; ++i)
+        for (long p = 0; p < a.d; ++p) dq[i * a.ldq + p] = 0.0f;
       const long kEnd = lastKeyBlockEnd(a, i0 + bq);
       for (long j0 = 0; j0 < kEnd; j0 += ABK) {
         const long bk = kEnd - j0 < ABK ? kEnd - j0 : ABK;
         attnBwdBlock(b, i0, bq, j0, bk, S, dP);
-        GemmCall g{false, false, bq, a.d, bk, 1.0f, dP, ABK, a.k + j0 * a.d, a.d, 1.0f, dq, a.d};
+        GemmCall g{false, false, bq, a.d, bk, 1.0f, dP, ABK, a.k + j0 * a.ldk, a.ldk, 1.0f, dq, a.ldq};
         gemmST(g);
       }
     }
@@ -478,10 +480,12 @@ static void attentionBackward(const AttnBwdCall& b) {
     // dk, dv for keys [k0, k1)
     for (long j0 = b.k0; j0 < b.k1; j0 += ABK) {
       const long bk = b.k1 - j0 < ABK ? b.k1 - j0 : ABK;
-      float* dk = b.dk + j0 * a.d;
-      float* dv = b.dvv + j0 * a.dv;
-      for (long i = 0; i < bk * a.d; ++i) dk[i] = 0.0f;
-      for (long i = 0; i < bk * a.dv; ++i) dv[i] = 0.0f;
+      float* dk = b.dk + j0 * a.ldk;
+      float* dv = b.dvv + j0 * a.ldv;
+      for (long i = 0; i < bk; ++i) {
+        for (long p = 0; p < a.d; ++p) dk[i * a.ldk + p] = 0.0f;
+        for (long p = 0; p < a.dv; ++p) dv[i * a.ldv + p] = 0.0f;
+      }
       // first query row that can see key j0 under the causal rule: i >= j0 - offset
       long qStart = 0;
       if (a.causal) {
@@ -492,9 +496,9 @@ static void attentionBackward(const AttnBwdCall& b) {
       for (long i0 = qStart; i0 < a.tq; i0 += ABQ) {
         const long bq = a.tq - i0 < ABQ ? a.tq - i0 : ABQ;
         attnBwdBlock(b, i0, bq, j0, bk, S, dP);
-        GemmCall gv{true, false, bk, a.dv, bq, 1.0f, S, ABK, b.dout + i0 * a.dv, a.dv, 1.0f, dv, a.dv};
+        GemmCall gv{true, false, bk, a.dv, bq, 1.0f, S, ABK, b.dout + i0 * a.ldo, a.ldo, 1.0f, dv, a.ldv};
         gemmST(gv);
-        GemmCall gk{true, false, bk, a.d, bq, 1.0f, dP, ABK, a.q + i0 * a.d, a.d, 1.0f, dk, a.d};
+        GemmCall gk{true, false, bk, a.d, bq, 1.0f, dP, ABK, a.q + i0 * a.ldq, a.ldq, 1.0f, dk, a.ldk};
         gemmST(gk);
       }
     }

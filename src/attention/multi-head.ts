@@ -4,11 +4,10 @@
 
 import { Linear } from "../nn/layers.js";
 import { Module } from "../nn/module.js";
-import { scaledDotProductAttention } from "../ops/attention.js";
+import { multiHeadAttentionFused } from "../ops/attention.js";
 import { dropout } from "../ops/functional.js";
 import { cat, indexSelect } from "../ops/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
-import { mergeHeads, splitHeads } from "./heads.js";
 
 export interface MultiHeadAttentionOptions {
   bias?: boolean;
@@ -27,7 +26,7 @@ export interface MultiHeadAttendOptions {
   cache?: KVCache | null;
 }
 
-/** Projected keys and values of the positions seen so far: [B, H, T, D] each. */
+/** Projected keys and values of the positions seen so far: [B, T, C] each (heads side by side). */
 export class KVCache {
   k: Tensor | null = null;
   v: Tensor | null = null;
@@ -35,7 +34,7 @@ export class KVCache {
   constructor(readonly isStatic = false) {}
 
   get length(): number {
-    return this.k ? this.k.shape[2] : 0;
+    return this.k ? this.k.shape[1] : 0;
   }
 
   /** Keep rows of the batch (beam search reorders hypotheses). */
@@ -71,27 +70,27 @@ export class MultiHeadAttention extends Module {
 
   /** query [B, Tq, C], key/value [B, Tk, C] -> [B, Tq, C] */
   forward(query: Tensor, key: Tensor, value: Tensor, options: MultiHeadAttendOptions = {}): Tensor {
-    const H = this.numHeads;
     const cache = options.cache;
-    const q = splitHeads(this.query.forward(query), H); // [B, H, Tq, D]
+    const q = this.query.forward(query); // [B, Tq, C]: head h is columns h*D..(h+1)*D
     let k: Tensor, v: Tensor;
     if (cache?.isStatic && cache.k && cache.v) {
       k = cache.k; // cross-attention: the memory's keys and values were projected at step 0
       v = cache.v;
     } else {
-      k = splitHeads(this.key.forward(key), H); // [B, H, Tk, D]
-      v = splitHeads(this.value.forward(value), H);
+      k = this.key.forward(key); // [B, Tk, C]
+      v = this.value.forward(value);
       if (cache) {
         if (cache.k && cache.v) {
-          k = cat([cache.k, k], 2); // the past keys, then this step's: O(T) work per new token
-          v = cat([cache.v, v], 2);
+          k = cat([cache.k, k], 1); // the past keys, then this step's: O(T) work per new token
+          v = cat([cache.v, v], 1);
         }
         cache.k = k;
         cache.v = v;
       }
     }
-    // causal with a cache: the Tq new queries are the last Tq of the Tk positions
-    const y = scaledDotProductAttention(q, k, v, { mask: options.mask, causal: options.causal });
-    return this.out.forward(dropout(mergeHeads(y), this.options.dropout ?? 0, this.training));
+    // all heads at once on the [B, T, H*D] layout (no split/merge copies); with a cache the
+    // causal mask aligns the Tq new queries with the last Tq of the Tk positions
+    const y = multiHeadAttentionFused(q, k, v, this.numHeads, { mask: options.mask, causal: options.causal });
+    return this.out.forward(dropout(y, this.options.dropout ?? 0, this.training));
   }
 }

@@ -35,22 +35,28 @@ export interface GemmArgs {
   batch: number;
 }
 
-/** Scaled dot-product attention over [B*H, T, D] blocks. */
+/**
+ * Scaled dot-product attention for bh = B*H heads. Layout: with heads = 0 (or absent) each
+ * array is [BH, T, X] blocks (q [BH, Tq, D], k [BH, Tk, D], v [BH, Tk, Dv], out [BH, Tq, Dv]);
+ * with heads = H > 0 each is [B, T, H, X] rows, the layout a Linear projection produces, so
+ * multi-head attention needs no permute. lse is [BH, Tq] either way.
+ */
 export interface AttentionArgs {
-  q: F32; k: F32; v: F32; // q: [BH, Tq, D], k,v: [BH, Tk, D] (v: [BH, Tk, Dv])
+  q: F32; k: F32; v: F32;
   bh: number; tq: number; tk: number; d: number; dv: number;
+  heads?: number;
   scale: number;
   causal: boolean;
   /** Optional additive mask, broadcast as [maskBatch, Tq, Tk] where head index bh maps to
    * floor(bh / maskHeadDiv) % maskBatch; -Infinity entries exclude a key. */
   mask: F32 | null; maskBatch: number; maskHeadDiv: number;
-  out: F32; // [BH, Tq, Dv]
+  out: F32;
   /** Row log-sum-exp of the scaled scores, saved for the backward pass: [BH, Tq]. */
   lse: F32;
 }
 
 export interface AttentionBackwardArgs extends AttentionArgs {
-  /** Gradient of the output [BH, Tq, Dv]; gradients written to gradQ/gradK/gradV (overwritten). */
+  /** Gradient of the output (out's layout); gradients written to gradQ/gradK/gradV (overwritten). */
   gradOut: F32;
   gradQ: F32; gradK: F32; gradV: F32;
 }

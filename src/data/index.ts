@@ -3,3 +3,5 @@
 export * from "./idx.js";
 export * from "./mnist.js";
 export * from "./loader.js";
+export * from "./vocab.js";
+export * from "./cmudict.js";

@@ -2,12 +2,11 @@
 // positions and the output projection tied to the token embedding. Names follow Hugging
 // Face's GPT2LMHeadModel, including its Conv1D layers whose weight is [in, out].
 
-import { mergeHeads, splitHeads } from "../attention/heads.js";
 import { Dropout, Embedding, LayerNorm } from "../nn/layers.js";
 import { ModuleList } from "../nn/containers.js";
 import { normal_, zeros_ } from "../nn/init.js";
 import { Module, Parameter } from "../nn/module.js";
-import { scaledDotProductAttention } from "../ops/attention.js";
+import { multiHeadAttentionFused } from "../ops/attention.js";
 import { add, gelu } from "../ops/elementwise.js";
 import { matmulT } from "../ops/matmul.js";
 import { arange } from "../tensor/creation.js";
@@ -62,10 +61,9 @@ export class GPT2Attention extends Module {
     this.resid_dropout = new Dropout(config.residPdrop);
   }
   forward(x: Tensor): Tensor {
-    const H = this.config.nHead;
-    const [q, k, v] = split(this.c_attn.forward(x), this.config.nEmbd, 2).map((t) => splitHeads(t, H)); // [B, H, T, D]
-    const y = scaledDotProductAttention(q, k, v, { causal: true });
-    return this.resid_dropout.forward(this.c_proj.forward(mergeHeads(y)));
+    const [q, k, v] = split(this.c_attn.forward(x), this.config.nEmbd, 2); // 3 x [B, T, C]
+    const y = multiHeadAttentionFused(q, k, v, this.config.nHead, { causal: true }); // masked self-attention
+    return this.resid_dropout.forward(this.c_proj.forward(y));
   }
 }
 

@@ -3,3 +3,4 @@
 export * from "./vit.js";
 export * from "./gpt.js";
 export * from "./transformer.js";
+export * from "./rnn-attention.js";

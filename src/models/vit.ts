@@ -5,12 +5,11 @@
 // run a pre-norm Transformer encoder, and classify from the [CLS] token (eq. 1-4).
 // Parameter names follow Hugging Face's ViTForImageClassification.
 
-import { splitHeads, mergeHeads } from "../attention/heads.js";
 import { Conv2d, Dropout, LayerNorm, Linear } from "../nn/layers.js";
 import { ModuleList } from "../nn/containers.js";
 import { truncNormal_, zeros_ } from "../nn/init.js";
 import { Module, Parameter } from "../nn/module.js";
-import { scaledDotProductAttention } from "../ops/attention.js";
+import { multiHeadAttentionFused } from "../ops/attention.js";
 import { add, gelu } from "../ops/elementwise.js";
 import { expand, flatten, narrow, reshape, cat, transpose } from "../ops/shape.js";
 import { formatShape } from "../tensor/shape.js";
@@ -116,9 +115,8 @@ export class ViTSelfAttention extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const H = this.config.numAttentionHeads;
-    const q = splitHeads(this.query.forward(x), H), k = splitHeads(this.key.forward(x), H), v = splitHeads(this.value.forward(x), H);
-    return mergeHeads(scaledDotProductAttention(q, k, v)); // [B, T, D]
+    // softmax(Q K^T / sqrt(d)) V per head, heads read side by side from [B, T, D]
+    return multiHeadAttentionFused(this.query.forward(x), this.key.forward(x), this.value.forward(x), this.config.numAttentionHeads);
   }
 }
 

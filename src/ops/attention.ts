@@ -73,3 +73,43 @@ function additiveMask(mask: Tensor, B: number, H: number, Tq: number, Tk: number
   const full = broadcastRaw(new Tensor(toAdditive(mask), s), shape);
   return { data: full.data as Float32Array, batch, headDiv };
 }
+
+/**
+ * Multi-head attention on the layout the projections produce, with no permute:
+ * q [B, Tq, H*D], k [B, Tk, H*D], v [B, Tk, H*Dv] -> [B, Tq, H*Dv]. Head h uses columns
+ * h*D..(h+1)*D. Same masks and scale as scaledDotProductAttention.
+ */
+export function multiHeadAttentionFused(q: Tensor, k: Tensor, v: Tensor, numHeads: number, options: SdpaOptions = {}): Tensor {
+  for (const [n, t] of [["q", q], ["k", k], ["v", v]] as const) {
+    assertFloat("multiHeadAttention", t, n);
+    if (t.ndim !== 3) throw new RangeError(`multiHeadAttention: ${n} must be [B, T, C], got ${formatShape(t.shape)}`);
+    if (t.shape[2] % numHeads !== 0) {
+      throw new RangeError(`multiHeadAttention: ${n} ${formatShape(t.shape)} has ${t.shape[2]} features, not divisible by ${numHeads} heads`);
+    }
+  }
+  const [B, Tq, C] = q.shape;
+  const Tk = k.shape[1];
+  const H = numHeads, D = C / H, Dv = v.shape[2] / H;
+  if (k.shape[0] !== B || k.shape[2] !== C) {
+    throw new RangeError(`multiHeadAttention: k ${formatShape(k.shape)} does not match q ${formatShape(q.shape)}`);
+  }
+  if (v.shape[0] !== B || v.shape[1] !== Tk) {
+    throw new RangeError(`multiHeadAttention: v ${formatShape(v.shape)} does not match k ${formatShape(k.shape)} (key/value lengths ${Tk} vs ${v.shape[1]})`);
+  }
+  const scale = options.scale ?? 1 / Math.sqrt(D);
+  const m = options.mask ? additiveMask(options.mask, B, H, Tq, Tk) : null;
+  const bh = B * H;
+  const out = new Float32Array(B * Tq * H * Dv), lse = new Float32Array(bh * Tq);
+  const args = {
+    q: q.data as Float32Array, k: k.data as Float32Array, v: v.data as Float32Array,
+    bh, tq: Tq, tk: Tk, d: D, dv: Dv, heads: H, scale, causal: options.causal ?? false,
+    mask: m ? m.data : null, maskBatch: m ? m.batch : 1, maskHeadDiv: m ? m.headDiv : 1,
+    out, lse,
+  };
+  backend().attention(args);
+  return Tensor.fromOp("multiHeadAttention", out, [B, Tq, H * Dv], [q, k, v], (g) => {
+    const dq = new Float32Array(q.numel), dk = new Float32Array(k.numel), dv = new Float32Array(v.numel);
+    backend().attentionBackward({ ...args, gradOut: g.data as Float32Array, gradQ: dq, gradK: dk, gradV: dv });
+    return [new Tensor(dq, q.shape), new Tensor(dk, k.shape), new Tensor(dv, v.shape)];
+  });
+}

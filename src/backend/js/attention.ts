@@ -4,6 +4,13 @@
 
 import type { AttentionArgs, AttentionBackwardArgs } from "../backend.js";
 
+/** Offset of row t of head h in an array whose rows hold x values per head. */
+function at(a: AttentionArgs, h: number, t: number, T: number, x: number): number {
+  const H = a.heads ?? 0;
+  if (H === 0) return (h * T + t) * x;
+  return ((Math.floor(h / H) * T + t) * H + (h % H)) * x;
+}
+
 function maskRow(a: AttentionArgs, h: number, i: number): number {
   if (!a.mask) return -1;
   const mb = Math.floor(h / a.maskHeadDiv) % a.maskBatch;
@@ -13,7 +20,7 @@ function maskRow(a: AttentionArgs, h: number, i: number): number {
 /** Scaled scores of query row i against all keys, masked; returns the row max. */
 function scoresRow(a: AttentionArgs, h: number, i: number, s: Float64Array): number {
   const { q, k, d, tq, tk, scale } = a;
-  const qo = (h * tq + i) * d;
+  const qo = at(a, h, i, tq, d);
   const mo = maskRow(a, h, i);
   let mx = -Infinity;
   // causal: query i (aligned to the end of the keys) sees keys j <= i + (tk - tq)
@@ -21,7 +28,7 @@ function scoresRow(a: AttentionArgs, h: number, i: number, s: Float64Array): num
   for (let j = 0; j < tk; j++) {
     let v = -Infinity;
     if (j <= lastKey) {
-      const ko = (h * tk + j) * d;
+      const ko = at(a, h, j, tk, d);
       let dot = 0;
       for (let p = 0; p < d; p++) dot += q[qo + p] * k[ko + p];
       v = dot * scale;
@@ -40,7 +47,7 @@ export function attention(a: AttentionArgs): void {
   for (let h = 0; h < bh; h++) {
     for (let i = 0; i < tq; i++) {
       const mx = scoresRow(a, h, i, s);
-      const oo = (h * tq + i) * dv;
+      const oo = at(a, h, i, tq, dv);
       if (mx === -Infinity) {
         // fully masked row: output zeros, and a log-sum-exp that makes every weight 0
         for (let p = 0; p < dv; p++) out[oo + p] = 0;
@@ -53,7 +60,7 @@ export function attention(a: AttentionArgs): void {
         const w = Math.exp(s[j] - mx);
         if (w === 0) continue;
         sum += w;
-        const vo = (h * tk + j) * dv;
+        const vo = at(a, h, j, tk, dv);
         for (let p = 0; p < dv; p++) acc[p] += w * v[vo + p];
       }
       for (let p = 0; p < dv; p++) out[oo + p] = acc[p] / sum;
@@ -73,22 +80,22 @@ export function attentionBackward(a: AttentionBackwardArgs): void {
       const L = lse[h * tq + i];
       if (L === Infinity) continue;
       scoresRow(a, h, i, s);
-      const oo = (h * tq + i) * dv;
+      const oo = at(a, h, i, tq, dv);
       // D_i = dO_i . O_i
       let Di = 0;
       for (let p = 0; p < dv; p++) Di += dout[oo + p] * out[oo + p];
-      const qo = (h * tq + i) * d;
+      const qo = at(a, h, i, tq, d);
       for (let j = 0; j < tk; j++) {
         const P = Math.exp(s[j] - L);
         if (P === 0) continue;
-        const vo = (h * tk + j) * dv;
+        const vo = at(a, h, j, tk, dv);
         let dP = 0;
         for (let p = 0; p < dv; p++) {
           dV[vo + p] += P * dout[oo + p];
           dP += dout[oo + p] * v[vo + p];
         }
         const dS = P * (dP - Di) * scale;
-        const ko = (h * tk + j) * d;
+        const ko = at(a, h, j, tk, d);
         for (let p = 0; p < d; p++) {
           dq[qo + p] += dS * k[ko + p];
           dk[ko + p] += dS * q[qo + p];

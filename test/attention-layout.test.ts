@@ -1,0 +1,49 @@
+// The fused multi-head attention reads heads straight from [B, T, H*D] rows; it must equal
+// splitting the heads, attending per head and merging them back, forward and backward, on
+// every backend.
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { availableBackends, backendName, manualSeed, randn, setBackend, scaledDotProductAttention, multiHeadAttentionFused, attention, tensor } from "../src/index.js";
+const { splitHeads, mergeHeads } = attention;
+
+function closeArrays(a: ArrayLike<number>, b: ArrayLike<number>, what: string, tol = 2e-5): void {
+  assert.equal(a.length, b.length);
+  for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) <= tol * (1 + Math.abs(b[i])), `${what}[${i}]: ${a[i]} vs ${b[i]}`);
+}
+
+for (const name of availableBackends()) {
+  test(`[${name}] fused multi-head attention equals split-attend-merge, forward and backward`, () => {
+    const prev = backendName();
+    setBackend(name);
+    try {
+      manualSeed(11);
+      for (const [B, H, Tq, Tk, D, causal, masked] of [[2, 3, 5, 7, 4, false, true], [1, 2, 70, 70, 8, true, false], [2, 4, 9, 130, 16, false, false]] as const) {
+        const q = randn([B, Tq, H * D], { requiresGrad: true }), k = randn([B, Tk, H * D], { requiresGrad: true });
+        const v = randn([B, Tk, H * D], { requiresGrad: true });
+        const mask = masked ? attention.paddingMask(Array.from({ length: B }, (_, b) => Tk - b), Tk).reshape([B, 1, 1, Tk]) : null;
+        const w = randn([B, Tq, H * D]);
+        const fused = multiHeadAttentionFused(q, k, v, H, { causal, mask });
+        fused.mul(w).sum().backward();
+        const g1 = [q.grad!.toArray(), k.grad!.toArray(), v.grad!.toArray()];
+        q.zeroGrad(); k.zeroGrad(); v.zeroGrad();
+        const ref = mergeHeads(scaledDotProductAttention(splitHeads(q, H), splitHeads(k, H), splitHeads(v, H), { causal, mask }));
+        ref.mul(w).sum().backward();
+        const what = `B${B} H${H} Tq${Tq} Tk${Tk}`;
+        closeArrays(fused.data, ref.data, `${what} out`);
+        closeArrays(g1[0], q.grad!.data, `${what} dq`, 1e-4);
+        closeArrays(g1[1], k.grad!.data, `${what} dk`, 1e-4);
+        closeArrays(g1[2], v.grad!.data, `${what} dv`, 1e-4);
+      }
+    } finally {
+      setBackend(prev);
+    }
+  });
+}
+
+test("fused multi-head attention names the sizes it refuses", () => {
+  const q = randn([2, 3, 8]);
+  assert.throws(() => multiHeadAttentionFused(q, q, q, 3), /q \[2, 3, 8\] has 8 features, not divisible by 3 heads/);
+  assert.throws(() => multiHeadAttentionFused(q, randn([2, 4, 8]), randn([2, 5, 8]), 2), /key\/value lengths 4 vs 5/);
+  assert.throws(() => multiHeadAttentionFused(q, q, q, 2, { mask: tensor([1, 0], { dtype: "int32" }) }), /mask \[2\] does not broadcast/);
+});
