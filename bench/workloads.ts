@@ -1,0 +1,153 @@
+// The workloads, tsformer's side. Each one returns the fields of its JSON line; the harness
+// (run.ts) adds workload, threads and backend. The peers (bench/peers/) run the same shapes.
+
+import { F, type Tensor, manualSeed, matmul, models, nn, noGrad, optim, randint, randn } from "../src/index.js";
+import { timeIt } from "./common.js";
+
+export type Fields = Record<string, unknown>;
+
+export interface RunOptions {
+  repeats: number;
+  warmup: number;
+}
+
+export type WorkloadKind = "sgemm" | "vit" | "seq2seq" | "gpt" | "attention";
+
+export interface Workload {
+  name: string;
+  kind: WorkloadKind;
+  /** What the line measures, for docs and --help. */
+  about: string;
+  /** Batch/length and the model config, handed to the PyTorch peer so both build the same model. */
+  peerConfig?: Record<string, unknown>;
+  /** Attention sequence length, GEMM size. */
+  size?: number;
+  run?: (o: RunOptions) => Fields;
+}
+
+const noDropout = { hiddenDropoutProb: 0, attentionProbsDropoutProb: 0 };
+
+function vitConfig(preset: string): models.ViTConfig {
+  const c = models.vitPresets[preset];
+  if (!c) throw new Error(`bench: no ViT preset "${preset}"`);
+  return { ...c, ...noDropout };
+}
+
+const vitTiny = (): models.ViTConfig => vitConfig("vit-tiny-patch16-224");
+const vitMnist = (): models.ViTConfig => vitConfig("vit-mnist");
+
+const seq2seqConfig: models.TransformerConfig = {
+  srcVocabSize: 1000, tgtVocabSize: 1000, dModel: 256, numHeads: 4, numEncoderLayers: 3, numDecoderLayers: 3,
+  dimFeedforward: 1024, dropout: 0, maxLen: 64, normFirst: false, shareEmbeddings: false,
+};
+
+const gptConfig: models.GPT2Config = {
+  vocabSize: 5000, nPositions: 256, nEmbd: 384, nLayer: 6, nHead: 6, layerNormEpsilon: 1e-5,
+  embdPdrop: 0, attnPdrop: 0, residPdrop: 0,
+};
+
+function adamw(model: nn.Module): optim.AdamW {
+  return new optim.AdamW(model.parameters(), { lr: 1e-4, weightDecay: 0.01 });
+}
+
+function sgemm(n: number, o: RunOptions): Fields {
+  manualSeed(0);
+  const a = randn([n, n]), b = randn([n, n]);
+  const t = timeIt(() => noGrad(() => matmul(a, b)), o.repeats, o.warmup);
+  return { gflops: (2 * n ** 3) / t.median / 1e9, time_s: t.median };
+}
+
+function vit(config: models.ViTConfig, batch: number, o: RunOptions): Fields {
+  manualSeed(0);
+  const model = new models.ViTForImageClassification(config);
+  const x = randn([batch, config.numChannels, config.imageSize, config.imageSize]);
+  const y = randint(0, config.numLabels, [batch]);
+  model.eval();
+  const fwd = timeIt(() => noGrad(() => model.forward(x)), o.repeats, o.warmup);
+  model.train();
+  const opt = adamw(model);
+  const train = timeIt(() => {
+    opt.zeroGrad();
+    const loss = F.crossEntropy(model.forward(x).logits, y);
+    loss.backward();
+    opt.step();
+  }, o.repeats, o.warmup);
+  return { params: model.numParameters(), forward_s: fwd.median, train_step_s: train.median };
+}
+
+function lmStep(logits: Tensor, targets: Tensor): Tensor {
+  const V = logits.shape[logits.ndim - 1];
+  return F.crossEntropy(logits.reshape([-1, V]), targets.reshape([-1]));
+}
+
+function seq2seq(batch: number, length: number, o: RunOptions): Fields {
+  manualSeed(0);
+  const c = seq2seqConfig;
+  const model = new models.Transformer(c);
+  const src = randint(0, c.srcVocabSize, [batch, length]);
+  const tgtIn = randint(0, c.tgtVocabSize, [batch, length]);
+  const tgtOut = randint(0, c.tgtVocabSize, [batch, length]);
+  model.train();
+  const opt = adamw(model);
+  const t = timeIt(() => {
+    opt.zeroGrad();
+    lmStep(model.forward(src, tgtIn), tgtOut).backward();
+    opt.step();
+  }, o.repeats, o.warmup);
+  return { params: model.numParameters(), train_step_s: t.median, tokens_per_s: (batch * length) / t.median };
+}
+
+function gpt(batch: number, length: number, o: RunOptions): Fields {
+  manualSeed(0);
+  const c = gptConfig;
+  const model = new models.GPT2LMHeadModel(c);
+  const ids = randint(0, c.vocabSize, [batch, length]);
+  const targets = randint(0, c.vocabSize, [batch, length]);
+  model.train();
+  const opt = adamw(model);
+  const t = timeIt(() => {
+    opt.zeroGrad();
+    lmStep(model.forward(ids).logits, targets).backward();
+    opt.step();
+  }, o.repeats, o.warmup);
+  return { params: model.numParameters(), train_step_s: t.median, tokens_per_s: (batch * length) / t.median };
+}
+
+/** The workloads in the order they run. Attention runs in a child process (run.ts). */
+export function workloads(): Workload[] {
+  const list: Workload[] = [];
+  for (const n of [512, 1024, 2048]) {
+    list.push({ name: `sgemm_${n}`, kind: "sgemm", size: n, about: `float32 [${n},${n}] @ [${n},${n}]: gflops`, run: (o) => sgemm(n, o) });
+  }
+  list.push({
+    name: "vit_tiny16_224_b8", kind: "vit",
+    about: "ViT-Ti/16 (224px, dim 192, depth 12, 3 heads, MLP 768, 1000 classes), batch 8: forward_s (no grad), train_step_s (fwd + CE + bwd + AdamW)",
+    peerConfig: { batch: 8, model: vitTiny() },
+    run: (o) => vit(vitTiny(), 8, o),
+  });
+  list.push({
+    name: "vit_mnist_b128", kind: "vit",
+    about: "ViT for 28x28x1 (patch 4, dim 64, depth 4, 4 heads, MLP 128, 10 classes), batch 128: forward_s, train_step_s",
+    peerConfig: { batch: 128, model: vitMnist() },
+    run: (o) => vit(vitMnist(), 128, o),
+  });
+  list.push({
+    name: "seq2seq_d256_3x3_b64_l32", kind: "seq2seq",
+    about: "encoder-decoder Transformer (post-norm, d 256, 4 heads, 3+3 layers, FF 1024, vocab 1000+1000), batch 64 x 32 tokens, causal target mask: train_step_s, tokens_per_s",
+    peerConfig: { batch: 64, length: 32, model: seq2seqConfig },
+    run: (o) => seq2seq(64, 32, o),
+  });
+  list.push({
+    name: "gpt_d384_l6_ctx256_b8", kind: "gpt",
+    about: "GPT-2-style decoder (d 384, 6 layers, 6 heads, context 256, vocab 5000, tied embeddings), batch 8: train_step_s, tokens_per_s",
+    peerConfig: { batch: 8, length: 256, model: gptConfig },
+    run: (o) => gpt(8, 256, o),
+  });
+  for (const T of [512, 2048, 4096]) {
+    list.push({
+      name: `attention_T${T}_h8_d64`, kind: "attention", size: T,
+      about: `scaled dot-product attention forward, q,k,v [1, 8, ${T}, 64]: forward_s, extra_rss_mb (fresh process)`,
+    });
+  }
+  return list;
+}
