@@ -47,3 +47,18 @@ test("fused multi-head attention names the sizes it refuses", () => {
   assert.throws(() => multiHeadAttentionFused(q, randn([2, 4, 8]), randn([2, 5, 8]), 2), /key\/value lengths 4 vs 5/);
   assert.throws(() => multiHeadAttentionFused(q, q, q, 2, { mask: tensor([1, 0], { dtype: "int32" }) }), /mask \[2\] does not broadcast/);
 });
+
+test("linear with an [in, out] weight (GPT-2's Conv1D) equals x W + b, gradients included", async () => {
+  const { linear, matmul } = await import("../src/index.js");
+  manualSeed(12);
+  const x = randn([2, 3, 5], { requiresGrad: true }), w = randn([5, 4], { requiresGrad: true }), b = randn([4], { requiresGrad: true });
+  const gw = randn([2, 3, 4]);
+  linear(x, w, b, { weightInOut: true }).mul(gw).sum().backward();
+  const g1 = [x.grad!.toArray(), w.grad!.toArray(), b.grad!.toArray()];
+  x.zeroGrad(); w.zeroGrad(); b.zeroGrad();
+  matmul(x, w).add(b).mul(gw).sum().backward();
+  closeArrays(g1[0], x.grad!.data, "dx", 1e-5);
+  closeArrays(g1[1], w.grad!.data, "dw", 1e-5);
+  closeArrays(g1[2], b.grad!.data, "db", 1e-5);
+  assert.throws(() => linear(x, w, b), /input \[2, 3, 5\] has 5 features, weight \[5, 4\] expects 4/);
+});

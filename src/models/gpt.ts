@@ -9,6 +9,7 @@ import { Module, Parameter } from "../nn/module.js";
 import { multiHeadAttentionFused } from "../ops/attention.js";
 import { add, gelu } from "../ops/elementwise.js";
 import { matmulT } from "../ops/matmul.js";
+import { linear } from "../ops/functional.js";
 import { arange } from "../tensor/creation.js";
 import { split } from "../ops/shape.js";
 import { formatShape } from "../tensor/shape.js";
@@ -44,7 +45,7 @@ export class Conv1D extends Module {
     this.bias = new Parameter(new Float32Array(nf), [nf]);
   }
   forward(x: Tensor): Tensor {
-    return add(matmulT(x, this.weight, false, false), this.bias);
+    return linear(x, this.weight, this.bias, { weightInOut: true });
   }
 }
 

@@ -3,9 +3,7 @@
 import { defaultGenerator, type Generator } from "../tensor/random.js";
 import { formatShape, normalizeDim, shapesEqual, sizeOf } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
-import { add } from "./elementwise.js";
-import { matmulT } from "./matmul.js";
-import { permute, reshape } from "./shape.js";
+import { permute } from "./shape.js";
 import { asFloat, assertFloat, assertInt, backend } from "./util.js";
 
 /** Apply a last-dim row kernel to any dim by moving that dim last (and back). */
@@ -113,13 +111,53 @@ export function dropout(x: Tensor, p = 0.5, training = true, generator: Generato
   });
 }
 
-/** y = x W^T + b with W [out, in] (PyTorch's layout), without transposing W. */
-export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
-  if (x.shape[x.ndim - 1] !== weight.shape[1]) {
-    throw new RangeError(`linear: input ${formatShape(x.shape)} has ${x.shape[x.ndim - 1]} features, weight ${formatShape(weight.shape)} expects ${weight.shape[1]}`);
+/**
+ * y = x W^T + b with W [out, in] (PyTorch's layout), as one op: the GEMM reads W transposed
+ * in place and starts from the bias rows (beta = 1), so no transpose and no separate add.
+ */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, options: { weightInOut?: boolean } = {}): Tensor {
+  assertFloat("linear", x);
+  // weightInOut: W stored [in, out] (GPT-2's Conv1D), y = x W + b
+  const inOut = options.weightInOut ?? false;
+  if (weight.ndim !== 2) throw new RangeError(`linear: weight must be ${inOut ? "[in, out]" : "[out, in]"}, got ${formatShape(weight.shape)}`);
+  const [outF, inF] = inOut ? [weight.shape[1], weight.shape[0]] : weight.shape;
+  if (x.ndim === 0 || x.shape[x.ndim - 1] !== inF) {
+    throw new RangeError(`linear: input ${formatShape(x.shape)} has ${x.shape[x.ndim - 1]} features, weight ${formatShape(weight.shape)} expects ${inF}`);
   }
-  const x2 = x.ndim === 1 ? reshape(x, [1, x.shape[0]]) : x;
-  let y = matmulT(x2, weight, false, true);
-  if (bias) y = add(y, bias);
-  return x.ndim === 1 ? reshape(y, [weight.shape[0]]) : y;
+  if (bias && (bias.ndim !== 1 || bias.shape[0] !== outF)) {
+    throw new RangeError(`linear: bias must be [${outF}], got ${formatShape(bias.shape)}`);
+  }
+  const rows = inF === 0 ? 0 : x.numel / inF;
+  const outShape = [...x.shape.slice(0, -1), outF];
+  const out = new Float32Array(rows * outF);
+  if (bias) for (let r = 0; r < rows; r++) out.set(bias.data, r * outF);
+  const xd = x.data as Float32Array, wd = weight.data as Float32Array;
+  const gemm = (transA: boolean, transB: boolean, m: number, n: number, k: number, a: Float32Array, lda: number,
+    b: Float32Array, ldb: number, beta: number, c: Float32Array, ldc: number): void =>
+    backend().gemm({ transA, transB, m, n, k, alpha: 1, a, aOffset: 0, lda, strideA: 0, b, bOffset: 0, ldb, strideB: 0,
+      beta, c, cOffset: 0, ldc, strideC: 0, batch: 1 });
+  const ldw = inOut ? outF : inF;
+  gemm(false, !inOut, rows, outF, inF, xd, inF, wd, ldw, bias ? 1 : 0, out, outF); // [rows, in] @ W^T (or @ W)
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  return Tensor.fromOp("linear", out, outShape, inputs, (g) => {
+    const gd = g.data as Float32Array;
+    const grads: (Tensor | null)[] = [null, null, null];
+    if (x.requiresGrad) {
+      const dx = new Float32Array(x.numel);
+      gemm(false, inOut, rows, inF, outF, gd, outF, wd, ldw, 0, dx, inF); // dX = G W (or G W^T)
+      grads[0] = new Tensor(dx, x.shape);
+    }
+    if (weight.requiresGrad) {
+      const dw = new Float32Array(weight.numel);
+      if (inOut) gemm(true, false, inF, outF, rows, xd, inF, gd, outF, 0, dw, outF); // dW = X^T G
+      else gemm(true, false, outF, inF, rows, gd, outF, xd, inF, 0, dw, inF); // dW = G^T X
+      grads[1] = new Tensor(dw, weight.shape);
+    }
+    if (bias && bias.requiresGrad) {
+      const db = new Float32Array(outF);
+      backend().reduce("sum", gd, 1, rows, outF, db); // db = column sums of G
+      grads[2] = new Tensor(db, bias.shape);
+    }
+    return bias ? grads : grads.slice(0, 2);
+  });
 }
