@@ -64,8 +64,8 @@ function finish(seq: number[], eos: number): number[] {
   return end < 0 ? body : body.slice(0, end);
 }
 
-/** Pick the most likely token at every step. */
-export function greedyDecode<S>(dec: StepDecoder<S>, src: Tensor, o: DecodeOptions): number[][] {
+/** Feed each chosen token back in until every row has said eos or maxLen tokens are out. */
+function decodeLoop<S>(dec: StepDecoder<S>, src: Tensor, o: DecodeOptions, pick: (logits: Float32Array) => number): number[][] {
   checkSrc(src);
   return noGrad(() => {
     const B = src.shape[0];
@@ -76,13 +76,21 @@ export function greedyDecode<S>(dec: StepDecoder<S>, src: Tensor, o: DecodeOptio
       const logits = dec.step(tokensTensor(seqs), state); // [B, V]
       const V = logits.shape[1];
       for (let b = 0; b < B; b++) {
-        let best = 0;
-        for (let j = 1; j < V; j++) if (logits.data[b * V + j] > logits.data[b * V + best]) best = j;
-        seqs[b].push(done[b] ? o.eos : best);
-        if (best === o.eos) done[b] = true;
+        const tok = done[b] ? o.eos : pick(logits.data.subarray(b * V, (b + 1) * V) as Float32Array);
+        seqs[b].push(tok);
+        if (tok === o.eos) done[b] = true;
       }
     }
     return seqs.map((s) => finish(s, o.eos));
+  });
+}
+
+/** Pick the most likely token at every step. */
+export function greedyDecode<S>(dec: StepDecoder<S>, src: Tensor, o: DecodeOptions): number[][] {
+  return decodeLoop(dec, src, o, (logits) => {
+    let best = 0;
+    for (let j = 1; j < logits.length; j++) if (logits[j] > logits[best]) best = j;
+    return best;
   });
 }
 
@@ -143,24 +151,8 @@ export function beamSearch<S>(dec: StepDecoder<S>, src: Tensor, o: BeamOptions):
 
 /** Draw each token from the (temperature-scaled, top-k / top-p filtered) distribution. */
 export function sampleDecode<S>(dec: StepDecoder<S>, src: Tensor, o: SampleOptions): number[][] {
-  checkSrc(src);
   const g = o.generator ?? defaultGenerator;
-  return noGrad(() => {
-    const B = src.shape[0];
-    const state = dec.begin(src, o.srcMask ?? null);
-    const seqs = Array.from({ length: B }, () => [o.bos]);
-    const done = new Array<boolean>(B).fill(false);
-    for (let t = 0; t < o.maxLen && done.includes(false); t++) {
-      const logits = dec.step(tokensTensor(seqs), state);
-      const V = logits.shape[1];
-      for (let b = 0; b < B; b++) {
-        const tok = done[b] ? o.eos : sampleToken(logits.data.subarray(b * V, (b + 1) * V) as Float32Array, o, g);
-        seqs[b].push(tok);
-        if (tok === o.eos) done[b] = true;
-      }
-    }
-    return seqs.map((s) => finish(s, o.eos));
-  });
+  return decodeLoop(dec, src, o, (logits) => sampleToken(logits, o, g));
 }
 
 /** One draw from logits with temperature, top-k and top-p (nucleus) filtering. */
