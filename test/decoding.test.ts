@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { manualSeed, models, randint, noGrad, Generator, tensor } from "../src/index.js";
-import { beamSearch, greedyDecode, sampleToken, transformerDecoder, type StepDecoder } from "../src/transformer/decoding.js";
+import { beamSearch, greedyDecode, sampleDecode, sampleToken, transformerDecoder, type StepDecoder } from "../src/transformer/decoding.js";
 
 function smallTransformer(): InstanceType<typeof models.Transformer> {
   manualSeed(3);
@@ -92,4 +92,11 @@ test("decoding refuses sources that are not int32 [B, S] and positions past the 
   assert.throws(() => greedyDecode(transformerDecoder(model), tensor([[1.5, 2]]), { bos: 1, eos: 2, maxLen: 3 }), /int32 token ids \[B, S\]/);
   const src = randint(3, 13, [1, 5]);
   assert.throws(() => model.forward(src, randint(3, 13, [1, 41])), /length 41 exceeds the position table of maxLen 40/);
+});
+
+test("sampling with top-k 1 decodes exactly like greedy search", () => {
+  const model = smallTransformer();
+  const src = randint(3, 13, [3, 6]);
+  const o = { bos: 1, eos: 2, maxLen: 9 };
+  assert.deepEqual(sampleDecode(transformerDecoder(model), src, { ...o, topK: 1, generator: new Generator(1) }), greedyDecode(transformerDecoder(model), src, o));
 });
