@@ -41,7 +41,6 @@ const KernelTable* choose() {
 
 const KernelTable* g_table = nullptr;
 
-long gcdl(long a, long b) { while (b) { long t = a % b; a = b; b = t; } return a; }
 
 }  // namespace
 
@@ -57,6 +56,12 @@ bool setIsa(const char* name) {
   g_table = byName(name);
   return true;
 }
+
+namespace {
+void poolRunner(long n, TaskFn fn, void* ctx) {
+  parallelFor(n, [fn, ctx](long i) { fn(ctx, i); });
+}
+}  // namespace
 
 void gemmBatched(const GemmBatch& gb) {
   const KernelTable* t = table();
@@ -78,46 +83,15 @@ void gemmBatched(const GemmBatch& gb) {
   // C matrices of different batch items must not overlap to run them concurrently.
   const long cExtent = (g.m - 1) * g.ldc + g.n;
   const bool batchParallel = gb.batch > 1 && gb.strideC >= cExtent;
-  const long par = batchParallel ? gb.batch : 1;
-  long splits = 1;
-  if (par < 8L * nt) splits = nt / gcdl(par, nt);
-  // Split the larger of M and N, in units of the micro-tile.
-  const bool splitN = g.n >= g.m;
-  const long units = splitN ? (g.n + t->gemmNR - 1) / t->gemmNR : (g.m + t->gemmMR - 1) / t->gemmMR;
-  // Big items: a few chunks per thread, so a thread that loses its core (another process,
-  // a busy machine) does not hold up the call; chunks keep at least 4 micro-tiles.
-  const double itemFlops = 2.0 * g.m * g.n * (double)g.k;
-  if (itemFlops > 5.0e7 && par < 4L * nt) splits = std::max(splits, (4L * nt + par - 1) / par);
-  splits = std::max(1L, std::min(splits, std::max(1L, units / 4)));
-  const long per = (units + splits - 1) / splits;
-  splits = (units + per - 1) / per;
-  const long unit = splitN ? t->gemmNR : t->gemmMR;
-  auto runSplit = [&](const GemmCall& base, long s) {
-    GemmCall c = base;
-    const long lo = s * per * unit;
-    if (splitN) {
-      const long hi = std::min(g.n, lo + per * unit);
-      if (lo >= hi) return;
-      c.n = hi - lo;
-      c.b = base.tb ? base.b + lo * base.ldb : base.b + lo;
-      c.c = base.c + lo;
-    } else {
-      const long hi = std::min(g.m, lo + per * unit);
-      if (lo >= hi) return;
-      c.m = hi - lo;
-      c.a = base.ta ? base.a + lo : base.a + lo * base.lda;
-      c.c = base.c + lo * base.ldc;
-    }
-    t->gemm(c);
-  };
-  if (batchParallel) {
-    parallelFor(gb.batch * splits, [&](long i) { runSplit(item(i / splits), i % splits); });
-  } else {
-    for (long b = 0; b < gb.batch; ++b) {
-      const GemmCall base = item(b);
-      if (splits == 1) t->gemm(base);
-      else parallelFor(splits, [&](long s) { runSplit(base, s); });
-    }
+  if (batchParallel && (gb.batch >= 4L * nt || flops / gb.batch < 4.0e6)) {
+    parallelFor(gb.batch, [&](long b) { t->gemm(item(b)); });
+    return;
+  }
+  // Few (or overlapping) items: each one on all threads, B packed once and shared.
+  for (long b = 0; b < gb.batch; ++b) {
+    const GemmCall c = item(b);
+    if (flops / gb.batch < 1.0e6) t->gemm(c);
+    else t->gemmPar(c, nt, poolRunner);
   }
 }
 

@@ -1,9 +1,12 @@
 // Blocked, packed single-threaded SGEMM (GotoBLAS/BLIS loop structure).
 // Included inside an ISA-specific anonymous namespace that defines:
 //   constexpr int MR, NR; constexpr long KC, MC, NC;
-//   void ukr(long kc, const float* A, const float* B, float* C, long ldc, float beta, int mr, int nr);
-// A micro-panels are MR x kc (column-major within the panel, alpha applied), B micro-panels are
-// kc x NR (row-major within the panel). Both are zero-padded to full MR / NR.
+//   void ukr(long kc, const float* A, long rsA, long csA, const float* B, float* C, long ldc,
+//            float beta, int mr, int nr);
+// A micro-panels are MR x kc, element (i, p) at A[i * rsA + p * csA]: packed (rsA = 1, csA = MR,
+// alpha applied, zero-padded to MR rows) or, for a narrow N, read in place from a row-major A
+// (rsA = lda, csA = 1, alpha == 1, all MR rows present). B micro-panels are kc x NR (row-major
+// within the panel), zero-padded to NR.
 
 static thread_local float* g_packA = nullptr;
 static thread_local size_t g_packACap = 0;
@@ -36,6 +39,14 @@ static void packA(const GemmCall& g, long i0, long mc, long p0, long kc, float* 
         for (long p = 0; p < kc; ++p) d[p * MR + ii] = 0.0f;
     } else {
       // op(A)[i][p] = a[p*lda + i]
+      if (mr == MR) {
+        for (long p = 0; p < kc; ++p) {
+          const float* s = g.a + (p0 + p) * g.lda + i0 + ir;
+          float* dp = d + p * MR;
+          for (int ii = 0; ii < MR; ++ii) dp[ii] = alpha * s[ii];
+        }
+        continue;
+      }
       for (long p = 0; p < kc; ++p) {
         const float* s = g.a + (p0 + p) * g.lda + i0 + ir;
         float* dp = d + p * MR;
@@ -89,6 +100,52 @@ static void scaleC(const GemmCall& g) {
   }
 }
 
+// A is read in place (no packing) when it is row-major, alpha is 1 and N is narrow: packing
+// (a transpose) costs about as much as the arithmetic for N <= 64, and the panel is re-read
+// only N / NR times. Measured on Zen 5: faster up to N = 256, slower at N = 1024.
+constexpr long kDirectMaxN = 8 * NR;
+
+static inline bool directA(const GemmCall& g) { return !g.ta && g.alpha == 1.0f && g.n <= kDirectMaxN; }
+
+static __attribute__((noinline)) void ukrPacked(long kc, const float* A, const float* B, float* C, long ldc, float beta,
+                                                int mr, int nr) {
+  ukr(kc, A, 1, MR, B, C, ldc, beta, mr, nr);
+}
+static __attribute__((noinline)) void ukrDirect(long kc, const float* A, long lda, const float* B, float* C, long ldc,
+                                                float beta, int nr) {
+  ukr(kc, A, lda, 1, B, C, ldc, beta, MR, nr);
+}
+
+// Macro-kernel: rows [ic, ic+mc) x the packed B block (kc x cols [j0, j1) of the block whose
+// micro-panels start at bblk, column jb of the block at bblk + jb * kc) for one k-block pc.
+// ap: MC x KC scratch for packed A. cOff: column of C matching column 0 of the block.
+static void macroKernel(const GemmCall& g, long ic, long mc, long pc, long kc, const float* bblk, long j0, long j1,
+                        long cOff, float beta, float* ap) {
+  const bool direct = directA(g);
+  long mFull = mc;
+  if (direct) {
+    mFull = (mc / MR) * MR;
+    if (mFull < mc) packA(g, ic + mFull, mc - mFull, pc, kc, ap);  // the ragged last micro-panel
+  } else {
+    packA(g, ic, mc, pc, kc, ap);
+  }
+  for (long jr = j0; jr < j1; jr += NR) {
+    const int nr = (int)(j1 - jr < NR ? j1 - jr : NR);
+    const float* bpan = bblk + jr * kc;
+    float* c = g.c + ic * g.ldc + cOff + jr;
+    if (direct) {
+      const float* a = g.a + ic * g.lda + pc;
+      for (long ir = 0; ir < mFull; ir += MR) ukrDirect(kc, a + ir * g.lda, g.lda, bpan, c + ir * g.ldc, g.ldc, beta, nr);
+      if (mFull < mc) ukrPacked(kc, ap, bpan, c + mFull * g.ldc, g.ldc, beta, (int)(mc - mFull), nr);
+    } else {
+      for (long ir = 0; ir < mc; ir += MR) {
+        const int mr = (int)(mc - ir < MR ? mc - ir : MR);
+        ukrPacked(kc, ap + ir * kc, bpan, c + ir * g.ldc, g.ldc, beta, mr, nr);
+      }
+    }
+  }
+}
+
 static void gemmST(const GemmCall& g) {
   if (g.m <= 0 || g.n <= 0) return;
   if (g.k <= 0 || g.alpha == 0.0f) { scaleC(g); return; }
@@ -106,16 +163,125 @@ static void gemmST(const GemmCall& g) {
       packB(g, pc, kc, jc, nc, bp);
       for (long ic = 0; ic < g.m; ic += MC) {
         const long mc = g.m - ic < MC ? g.m - ic : MC;
-        packA(g, ic, mc, pc, kc, ap);
-        for (long jr = 0; jr < nc; jr += NR) {
-          const int nr = (int)(nc - jr < NR ? nc - jr : NR);
-          const float* bpan = bp + jr * kc;
-          for (long ir = 0; ir < mc; ir += MR) {
-            const int mr = (int)(mc - ir < MR ? mc - ir : MR);
-            ukr(kc, ap + ir * kc, bpan, g.c + (ic + ir) * g.ldc + jc + jr, g.ldc, beta, mr, nr);
-          }
-        }
+        macroKernel(g, ic, mc, pc, kc, bp, 0, nc, jc, beta, ap);
       }
     }
+  }
+}
+
+// --- multi-threaded GEMM ---------------------------------------------------------------------
+
+template <class F>
+static void runTasks(ParallelRunner run, long n, F& f) {
+  run(n, [](void* ctx, long i) { (*static_cast<F*>(ctx))(i); }, &f);
+}
+
+static thread_local float* g_packBAll = nullptr;
+static thread_local size_t g_packBAllCap = 0;
+
+// B for a slice of columns is packed once (all of K, in parallel) into the calling thread's
+// buffer: k-block pc starts at pc * ncPad and holds the slice's micro-panels (kc x NR each).
+// Then each task takes a range of M (whole micro-tiles) and, when M alone gives too few tasks,
+// a range of N, and runs the macro-kernel over all k-blocks with its own packed A.
+static void gemmPar(const GemmCall& g, int nt, ParallelRunner run) {
+  if (g.m <= 0 || g.n <= 0) return;
+  if (g.k <= 0 || g.alpha == 0.0f) { scaleC(g); return; }
+  const long mUnits = (g.m + MR - 1) / MR;
+  const long nUnitsAll = (g.n + NR - 1) / NR;
+  // Columns per slice: keep the packed B of a slice under 4M floats (16 MB).
+  long sliceUnits = nUnitsAll;
+  const long maxFloats = 4L << 20;
+  if (g.k * sliceUnits * NR > maxFloats) sliceUnits = maxFloats / (g.k * NR) > 0 ? maxFloats / (g.k * NR) : 1;
+  const long sliceW = sliceUnits * NR;
+  const double flops = 2.0 * g.m * g.n * (double)g.k;
+  // Tasks: about 4 per thread (a thread that loses its core to another process does not hold
+  // up the call), each at least ~2 MFLOP.
+  long target = 4L * nt;
+  const long byWork = (long)(flops / 2.0e6);
+  if (byWork < target) target = byWork < nt ? nt : byWork;
+  // Short M and long K (weight gradients, X^T G): split K, each part into its own buffer, then
+  // sum. Splitting N instead would re-pack A for every few columns.
+  if (mUnits < target && g.k >= 4 * KC) {
+    long parts = target;
+    if (parts > g.k / (2 * KC)) parts = g.k / (2 * KC);
+    const long kPer = (((g.k + parts - 1) / parts) + 15) / 16 * 16;
+    parts = (g.k + kPer - 1) / kPer;
+    const long mn = g.m * g.n;
+    float* part = ensureBuf(g_packBAll, g_packBAllCap, (size_t)(parts * mn));
+    if (part) {
+      auto kTask = [&](long t) {
+        const long p0 = t * kPer, p1 = p0 + kPer < g.k ? p0 + kPer : g.k;
+        GemmCall c = g;
+        c.k = p1 - p0;
+        c.a = g.ta ? g.a + p0 * g.lda : g.a + p0;
+        c.b = g.tb ? g.b + p0 : g.b + p0 * g.ldb;
+        c.beta = 0.0f;
+        c.c = part + t * mn;
+        c.ldc = g.n;
+        gemmST(c);
+      };
+      runTasks(run, parts, kTask);
+      for (long i = 0; i < g.m; ++i) {
+        float* cr = g.c + i * g.ldc;
+        if (g.beta == 0.0f) for (long j = 0; j < g.n; ++j) cr[j] = 0.0f;
+        else if (g.beta != 1.0f) for (long j = 0; j < g.n; ++j) cr[j] *= g.beta;
+        for (long t = 0; t < parts; ++t) {
+          const float* pr = part + t * mn + i * g.n;
+          for (long j = 0; j < g.n; ++j) cr[j] += pr[j];
+        }
+      }
+      return;
+    }
+  }
+  float* bp = ensureBuf(g_packBAll, g_packBAllCap, (size_t)(g.k * sliceW));
+  if (!bp) { gemmST(g); return; }
+  for (long jc = 0; jc < g.n; jc += sliceW) {
+    const long nc = g.n - jc < sliceW ? g.n - jc : sliceW;
+    const long nUnits = (nc + NR - 1) / NR;
+    const long ncPad = nUnits * NR;
+    // Pack B: tasks over (k-block, group of micro-panels).
+    const long kBlocks = (g.k + KC - 1) / KC;
+    const long perGroup = 8;
+    const long groups = (nUnits + perGroup - 1) / perGroup;
+    auto packTask = [&](long t) {
+      const long pb = t / groups, gi = t % groups;
+      const long pc = pb * KC, kc = g.k - pc < KC ? g.k - pc : KC;
+      const long u0 = gi * perGroup, u1 = u0 + perGroup < nUnits ? u0 + perGroup : nUnits;
+      const long c0 = u0 * NR, c1 = u1 * NR < nc ? u1 * NR : nc;
+      packB(g, pc, kc, jc + c0, c1 - c0, bp + pc * ncPad + c0 * kc);
+    };
+    if ((double)g.k * nc < 65536.0) {
+      for (long t = 0; t < kBlocks * groups; ++t) packTask(t);
+    } else {
+      runTasks(run, kBlocks * groups, packTask);
+    }
+    // Compute tasks: split M first (no redundant packing), then N.
+    long mChunks = mUnits < target ? mUnits : target;
+    long nChunks = 1;
+    if (mChunks < target) {
+      nChunks = (target + mChunks - 1) / mChunks;
+      if (nChunks > nUnits) nChunks = nUnits;
+    }
+    const long mPer = (mUnits + mChunks - 1) / mChunks;
+    mChunks = (mUnits + mPer - 1) / mPer;
+    const long nPer = (nUnits + nChunks - 1) / nChunks;
+    nChunks = (nUnits + nPer - 1) / nPer;
+    auto computeTask = [&](long t) {
+      const long mi = t / nChunks, ni = t % nChunks;
+      const long i0 = mi * mPer * MR, i1 = (mi + 1) * mPer * MR < g.m ? (mi + 1) * mPer * MR : g.m;
+      const long j0 = ni * nPer * NR, j1 = (ni + 1) * nPer * NR < nc ? (ni + 1) * nPer * NR : nc;
+      if (i0 >= i1 || j0 >= j1) return;
+      const long kcMax = g.k < KC ? g.k : KC;
+      float* ap = ensureBuf(g_packA, g_packACap, (size_t)(kcMax * MC));
+      if (!ap) return;
+      for (long ic = i0; ic < i1; ic += MC) {
+        const long mc = i1 - ic < MC ? i1 - ic : MC;
+        for (long pc = 0; pc < g.k; pc += KC) {
+          const long kc = g.k - pc < KC ? g.k - pc : KC;
+          macroKernel(g, ic, mc, pc, kc, bp + pc * ncPad, j0, j1, jc, pc == 0 ? g.beta : 1.0f, ap);
+        }
+      }
+    };
+    runTasks(run, mChunks * nChunks, computeTask);
   }
 }

@@ -26,7 +26,7 @@ constexpr long MC = 6 * 24;
 constexpr long NC = 4096;
 constexpr int VL = 8;
 
-__attribute__((always_inline)) inline void ukr(long kc, const float* A, const float* B, float* C, long ldc,
+__attribute__((always_inline)) inline void ukr(long kc, const float* A, long rsA, long csA, const float* B, float* C, long ldc,
                                               float beta, int mr, int nr) {
   __m256 acc[MR][NV];
 #pragma GCC unroll 16
@@ -39,11 +39,11 @@ __attribute__((always_inline)) inline void ukr(long kc, const float* A, const fl
     for (int j = 0; j < NV; ++j) b[j] = _mm256_load_ps(B + j * 8);
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
-      const __m256 a = _mm256_broadcast_ss(A + i);
+      const __m256 a = _mm256_broadcast_ss(A + i * rsA);
 #pragma GCC unroll 4
       for (int j = 0; j < NV; ++j) acc[i][j] = _mm256_fmadd_ps(a, b[j], acc[i][j]);
     }
-    A += MR;
+    A += csA;
     B += NR;
   }
   if (mr == MR && nr == NR) {

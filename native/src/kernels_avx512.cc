@@ -28,7 +28,7 @@ constexpr int VL = 16;         // lanes of the ISA's vector (kernels_impl.h)
 
 static inline __mmask16 tailMask(int n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u); }
 
-__attribute__((always_inline)) inline void ukr(long kc, const float* A, const float* B, float* C, long ldc,
+__attribute__((always_inline)) inline void ukr(long kc, const float* A, long rsA, long csA, const float* B, float* C, long ldc,
                                               float beta, int mr, int nr) {
   __m512 acc[MR][NV];
 #pragma GCC unroll 16
@@ -42,11 +42,11 @@ __attribute__((always_inline)) inline void ukr(long kc, const float* A, const fl
     _mm_prefetch((const char*)(B + 8 * NR), _MM_HINT_T0);
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
-      const __m512 a = _mm512_set1_ps(A[i]);
+      const __m512 a = _mm512_set1_ps(A[i * rsA]);
 #pragma GCC unroll 4
       for (int j = 0; j < NV; ++j) acc[i][j] = _mm512_fmadd_ps(a, b[j], acc[i][j]);
     }
-    A += MR;
+    A += csA;
     B += NR;
   }
   if (mr == MR && nr == NR) {

@@ -16,16 +16,16 @@ constexpr long MC = 4 * 32;
 constexpr long NC = 2048;
 constexpr int VL = 4;
 
-inline void ukr(long kc, const float* A, const float* B, float* C, long ldc, float beta, int mr, int nr) {
+inline void ukr(long kc, const float* A, long rsA, long csA, const float* B, float* C, long ldc, float beta, int mr, int nr) {
   float acc[MR][NR];
   for (int i = 0; i < MR; ++i)
     for (int j = 0; j < NR; ++j) acc[i][j] = 0.0f;
   for (long p = 0; p < kc; ++p) {
     for (int i = 0; i < MR; ++i) {
-      const float a = A[i];
+      const float a = A[i * rsA];
       for (int j = 0; j < NR; ++j) acc[i][j] += a * B[j];
     }
-    A += MR;
+    A += csA;
     B += NR;
   }
   for (int i = 0; i < mr; ++i) {

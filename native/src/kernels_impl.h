@@ -378,7 +378,171 @@ static long lastKeyBlockEnd(const AttnCall& a, long q1) {
   return e < 0 ? 0 : (e > a.tk ? a.tk : e);
 }
 
+// --- short-sequence attention ------------------------------------------------------------------
+// For short key ranges (ViT: T = 50..200) and small head dims the flash kernel's block GEMMs
+// spend more time packing than computing. This path keeps one head's K (and V, backward)
+// transposed in a small buffer and runs plain vectorised loops over the keys per query row.
+// Same semantics: causal rule j <= i + causalOffset, additive mask, fully masked row -> out 0 and
+// lse = +inf.
+static inline bool smallAttn(const AttnCall& a) { return smallAttention(a.tk, a.d, a.dv); }
+constexpr long kSmallAttnMaxD = 32;
+
+static inline long visibleKeys(const AttnCall& a, long i) {
+  if (!a.causal) return a.tk;
+  long e = i + a.causalOffset + 1;
+  return e < 0 ? 0 : (e > a.tk ? a.tk : e);
+}
+
+// s[j] = scale * q . k_j (+ mask) for j < n, computed 16 keys at a time (kt is zero-padded
+// to a multiple of 16 keys). DC: the head dim when known at compile time (0: a.d).
+template <int DC>
+static inline void scoreRow(const AttnCall& a, const float* kt, long ldt, long i, long n, float* s) {
+  const long D = DC ? DC : a.d;
+  const float* q = a.q + i * a.ldq;
+  const float sc = a.scale;
+  for (long j0 = 0; j0 < n; j0 += 16) {
+    float acc[16];
+    for (int jj = 0; jj < 16; ++jj) acc[jj] = 0.0f;
+    for (long p = 0; p < D; ++p) {
+      const float qp = q[p];
+      const float* kr = kt + p * ldt + j0;
+      TSF_SIMD for (int jj = 0; jj < 16; ++jj) acc[jj] += qp * kr[jj];
+    }
+    for (int jj = 0; jj < 16; ++jj) s[j0 + jj] = acc[jj] * sc;
+  }
+  if (a.mask) {
+    const float* mr = a.mask + i * a.tk;
+    TSF_SIMD for (long j = 0; j < n; ++j) s[j] += mr[j];
+  }
+}
+
+// kt[p * ldt + j] = x[j * ldx + p] for keys [0, n), p < d; zero for keys [n, ldt).
+static void transposeKeys(const float* x, long ldx, long n, long d, float* kt, long ldt) {
+  for (long j0 = 0; j0 < n; j0 += 16) {
+    const long j1 = j0 + 16 < n ? j0 + 16 : n;
+    for (long p = 0; p < d; ++p) {
+      float* dst = kt + p * ldt;
+      for (long j = j0; j < j1; ++j) dst[j] = x[j * ldx + p];
+    }
+  }
+  for (long p = 0; p < d; ++p)
+    for (long j = n; j < ldt; ++j) kt[p * ldt + j] = 0.0f;
+}
+
+template <int DC, int DVC>
+static void attentionSmallT(const AttnCall& a) {
+  const long D = DC ? DC : a.d, DV = DVC ? DVC : a.dv;
+  const long ldt = (a.tk + 15) & ~15L;
+  float* kt = ensureBuf(g_attnBuf, g_attnCap, (size_t)(ldt * (D + 1)));
+  if (!kt) return;
+  float* s = kt + ldt * D;
+  const long nk = visibleKeys(a, a.q1 - 1);
+  transposeKeys(a.k, a.ldk, nk, D, kt, ldt);
+  for (long i = a.q0; i < a.q1; ++i) {
+    float* o = a.out + i * a.ldo;
+    const long n = visibleKeys(a, i);
+    float mx = -__builtin_inff();
+    if (n > 0) { scoreRow<DC>(a, kt, ldt, i, n, s); mx = rowMax(s, n); }
+    if (mx == -__builtin_inff()) {
+      for (long p = 0; p < DV; ++p) o[p] = 0.0f;
+      a.lse[i] = __builtin_inff();
+      continue;
+    }
+    float sum = 0.0f;
+    TSF_SIMD_SUM(sum)
+    for (long j = 0; j < n; ++j) { const float e = fexp(s[j] - mx); s[j] = e; sum += e; }
+    float acc[DVC ? DVC : kSmallAttnMaxD];
+    for (long p = 0; p < DV; ++p) acc[p] = 0.0f;
+    for (long j = 0; j < n; ++j) {
+      const float pj = s[j];
+      const float* vr = a.v + j * a.ldv;
+      TSF_SIMD for (long p = 0; p < DV; ++p) acc[p] += pj * vr[p];
+    }
+    const float inv = 1.0f / sum;
+    for (long p = 0; p < DV; ++p) o[p] = acc[p] * inv;
+    a.lse[i] = mx + logf(sum);
+  }
+}
+
+// Whole head at once: dq for all rows, dk and dv for all keys (pass 2).
+template <int DC, int DVC>
+static void attentionBackwardSmallT(const AttnBwdCall& b) {
+  const AttnCall& a = b.f;
+  const long D = DC ? DC : a.d, DV = DVC ? DVC : a.dv;
+  const long ldt = (a.tk + 15) & ~15L;
+  float* kt = ensureBuf(g_attnBuf, g_attnCap, (size_t)(ldt * (D + DV + 2)));
+  if (!kt) return;
+  float* vt = kt + ldt * D;
+  float* s = vt + ldt * DV;
+  float* dp = s + ldt;
+  const long nk = visibleKeys(a, a.tq - 1);
+  transposeKeys(a.k, a.ldk, nk, D, kt, ldt);
+  transposeKeys(a.v, a.ldv, nk, DV, vt, ldt);
+  for (long j = 0; j < a.tk; ++j) {
+    float* dk = b.dk + j * a.ldk;
+    float* dv = b.dvv + j * a.ldv;
+    for (long p = 0; p < D; ++p) dk[p] = 0.0f;
+    for (long p = 0; p < DV; ++p) dv[p] = 0.0f;
+  }
+  for (long i = 0; i < a.tq; ++i) {
+    float* dq = b.dq + i * a.ldq;
+    const float L = a.lse[i];
+    const long n = visibleKeys(a, i);
+    if (L == __builtin_inff() || n == 0) {
+      for (long p = 0; p < D; ++p) dq[p] = 0.0f;
+      continue;
+    }
+    scoreRow<DC>(a, kt, ldt, i, n, s);
+    const float* go = b.dout + i * a.ldo;
+    for (long j0 = 0; j0 < n; j0 += 16) {
+      float acc[16];
+      for (int jj = 0; jj < 16; ++jj) acc[jj] = 0.0f;
+      for (long p = 0; p < DV; ++p) {
+        const float gp = go[p];
+        const float* vr = vt + p * ldt + j0;
+        TSF_SIMD for (int jj = 0; jj < 16; ++jj) acc[jj] += gp * vr[jj];
+      }
+      for (int jj = 0; jj < 16; ++jj) dp[j0 + jj] = acc[jj];
+    }
+    const float Dl = b.delta[i], sc = a.scale;
+    TSF_SIMD for (long j = 0; j < n; ++j) {
+      const float pj = fexp(s[j] - L);
+      s[j] = pj;
+      dp[j] = pj * (dp[j] - Dl) * sc;
+    }
+    const float* q = a.q + i * a.ldq;
+    float qv[DC ? DC : kSmallAttnMaxD], gv[DVC ? DVC : kSmallAttnMaxD], dqa[DC ? DC : kSmallAttnMaxD];
+    for (long p = 0; p < D; ++p) { qv[p] = q[p]; dqa[p] = 0.0f; }
+    for (long p = 0; p < DV; ++p) gv[p] = go[p];
+    for (long j = 0; j < n; ++j) {
+      const float pj = s[j], ds = dp[j];
+      const float* kr = a.k + j * a.ldk;
+      float* dk = b.dk + j * a.ldk;
+      float* dv = b.dvv + j * a.ldv;
+      TSF_SIMD for (long p = 0; p < D; ++p) { dqa[p] += ds * kr[p]; dk[p] += ds * qv[p]; }
+      TSF_SIMD for (long p = 0; p < DV; ++p) dv[p] += pj * gv[p];
+    }
+    for (long p = 0; p < D; ++p) dq[p] = dqa[p];
+  }
+}
+
+static void attentionSmall(const AttnCall& a) {
+  if (a.d == 16 && a.dv == 16) attentionSmallT<16, 16>(a);
+  else if (a.d == 32 && a.dv == 32) attentionSmallT<32, 32>(a);
+  else if (a.d == 64 && a.dv == 64) attentionSmallT<64, 64>(a);
+  else attentionSmallT<0, 0>(a);
+}
+
+static void attentionBackwardSmall(const AttnBwdCall& b) {
+  const AttnCall& a = b.f;
+  if (a.d == 16 && a.dv == 16) attentionBackwardSmallT<16, 16>(b);
+  else if (a.d == 32 && a.dv == 32) attentionBackwardSmallT<32, 32>(b);
+  else if (a.d == 64 && a.dv == 64) attentionBackwardSmallT<64, 64>(b);
+  else attentionBackwardSmallT<0, 0>(b);
+}
+
 static void attention(const AttnCall& a) {
+  if (smallAttn(a)) { attentionSmall(a); return; }
   float* S = ensureBuf(g_attnBuf, g_attnCap, (size_t)(ABQ * ABK + 2 * ABQ));
   if (!S) return;
   float* mrow = S + ABQ * ABK;
@@ -458,6 +622,7 @@ static void attnBwdBlock(const AttnBwdCall& b, long i0, long bq, long j0, long b
 
 static void attentionBackward(const AttnBwdCall& b) {
   const AttnCall& a = b.f;
+  if (b.pass == 2) { attentionBackwardSmall(b); return; }
   float* S = ensureBuf(g_attnBuf, g_attnCap, (size_t)(2 * ABQ * ABK + 2 * ABQ));
   if (!S) return;
   float* dP = S + ABQ * ABK;
@@ -507,7 +672,7 @@ static void attentionBackward(const AttnBwdCall& b) {
 
 #define TSF_KERNEL_TABLE(NAME, NS)                                                             \
   {                                                                                            \
-    NAME, NS::MR, NS::NR, &NS::gemmST, &NS::softmax, &NS::softmaxBackward, &NS::logSoftmax,    \
+    NAME, NS::MR, NS::NR, &NS::gemmST, &NS::gemmPar, &NS::softmax, &NS::softmaxBackward, &NS::logSoftmax,    \
         &NS::logSoftmaxBackward, &NS::layerNorm, &NS::layerNormBackward, &NS::crossEntropy,    \
         &NS::adamw, &NS::unary, &NS::unaryBackward, &NS::binaryBcast, &NS::binaryRowBcast,     \
         &NS::attention, &NS::attentionBackward                                                 \

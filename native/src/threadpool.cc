@@ -52,7 +52,12 @@ class Pool {
     }
     cv_.notify_all();
     work();
-    while (done_.load(std::memory_order_acquire) < n) TSF_PAUSE();
+    // Wait for the workers' last tasks; on a busy machine a worker may have lost its core, so
+    // after a short spin give ours away instead of burning it.
+    for (long spin = 0; done_.load(std::memory_order_acquire) < n; ++spin) {
+      if (spin < 4000) TSF_PAUSE();
+      else std::this_thread::yield();
+    }
   }
 
  private:
