@@ -2,6 +2,14 @@
 // Reshape shares the input's values (tensors are never written in place); the rest copy.
 
 import { allocate } from "../tensor/dtype.js";
+
+type Data = Float32Array | Int32Array;
+
+/** Copy n values; short runs by a loop (a subarray per run costs more than it saves). */
+function copyRun(from: Data, fromAt: number, to: Data, toAt: number, n: number): void {
+  if (n >= 64) to.set(from.subarray(fromAt, fromAt + n), toAt);
+  else for (let j = 0; j < n; j++) to[toAt + j] = from[fromAt + j];
+}
 import { checkShape, formatShape, normalizeDim, shapesEqual, sizeOf } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { broadcastRaw } from "./elementwise.js";
@@ -108,20 +116,17 @@ export function slice(x: Tensor, dim: number, start = 0, end?: number, step = 1)
   const outShape = [...x.shape];
   outShape[d] = len;
   const out = allocate(x.dtype, outer * len * inner);
-  const xd = x.data;
+  // With step 1 each outer index moves one contiguous run of len*inner values.
+  const run = step === 1 ? len * inner : inner;
+  const runs = step === 1 ? 1 : len;
+  const copy = (from: Data, fromAt: number, to: Data, toAt: number): void => copyRun(from, fromAt, to, toAt, run);
   for (let o = 0; o < outer; o++) {
-    for (let i = 0; i < len; i++) {
-      const src = (o * n + s + i * step) * inner, dst = (o * len + i) * inner;
-      out.set(xd.subarray(src, src + inner), dst);
-    }
+    for (let i = 0; i < runs; i++) copy(x.data, (o * n + s + i * step) * inner, out, (o * len + i * (step === 1 ? 0 : 1)) * inner);
   }
   return Tensor.fromOp("slice", out, outShape, [x], (g) => {
     const dx = new Float32Array(x.numel);
     for (let o = 0; o < outer; o++) {
-      for (let i = 0; i < len; i++) {
-        const dst = (o * n + s + i * step) * inner, src = (o * len + i) * inner;
-        dx.set(g.data.subarray(src, src + inner), dst);
-      }
+      for (let i = 0; i < runs; i++) copy(g.data, (o * len + i * (step === 1 ? 0 : 1)) * inner, dx, (o * n + s + i * step) * inner);
     }
     return [new Tensor(dx, x.shape)];
   });
@@ -160,7 +165,7 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
     for (let i = 0; i < m; i++) {
       const k = idx[i] < 0 ? idx[i] + n : idx[i];
       const src = (o * n + k) * inner;
-      out.set(x.data.subarray(src, src + inner), (o * m + i) * inner);
+      copyRun(x.data, src, out, (o * m + i) * inner, inner);
     }
   }
   return Tensor.fromOp("indexSelect", out, outShape, [x], (g) => {
@@ -270,7 +275,7 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   let off = 0;
   for (const t of tensors) {
     const chunk = t.shape[d] * inner;
-    for (let o = 0; o < outer; o++) out.set(t.data.subarray(o * chunk, (o + 1) * chunk), o * total * inner + off);
+    for (let o = 0; o < outer; o++) copyRun(t.data, o * chunk, out, o * total * inner + off, chunk);
     off += chunk;
   }
   return Tensor.fromOp("cat", out, outShape, tensors, (g) => {
@@ -290,7 +295,7 @@ function sliceRaw(g: Tensor, d: number, start: number, len: number): Tensor {
   shape[d] = len;
   const out = new Float32Array(outer * len * inner);
   for (let o = 0; o < outer; o++) {
-    out.set(g.data.subarray((o * n + start) * inner, (o * n + start + len) * inner), o * len * inner);
+    copyRun(g.data, (o * n + start) * inner, out, o * len * inner, len * inner);
   }
   return new Tensor(out, shape);
 }
@@ -356,10 +361,10 @@ export function pad(x: Tensor, pads: readonly number[], value = 0): Tensor {
   if (value !== 0) out.fill(value);
   const positions = placeRows(x.shape, outShape, before);
   const inner = x.shape[x.ndim - 1] ?? 1;
-  for (let r = 0; r < positions.length; r++) out.set(x.data.subarray(r * inner, (r + 1) * inner), positions[r]);
+  for (let r = 0; r < positions.length; r++) copyRun(x.data, r * inner, out, positions[r], inner);
   return Tensor.fromOp("pad", out, outShape, [x], (g) => {
     const dx = new Float32Array(x.numel);
-    for (let r = 0; r < positions.length; r++) dx.set(g.data.subarray(positions[r], positions[r] + inner), r * inner);
+    for (let r = 0; r < positions.length; r++) copyRun(g.data, positions[r], dx, r * inner, inner);
     return [new Tensor(dx, x.shape)];
   });
 }
