@@ -11,7 +11,8 @@ import { truncNormal_, zeros_ } from "../nn/init.js";
 import { Module, Parameter } from "../nn/module.js";
 import { multiHeadAttentionFused } from "../ops/attention.js";
 import { add, gelu } from "../ops/elementwise.js";
-import { expand, flatten, narrow, reshape, cat, transpose } from "../ops/shape.js";
+import { expand, narrow, reshape, cat, unfold } from "../ops/shape.js";
+import { matmulT } from "../ops/matmul.js";
 import { formatShape } from "../tensor/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
 
@@ -66,8 +67,12 @@ export class ViTPatchEmbeddings extends Module {
     if (pixelValues.ndim !== 4 || C !== numChannels || H !== imageSize || W !== imageSize) {
       throw new RangeError(`ViT: expected pixel values [B, ${numChannels}, ${imageSize}, ${imageSize}], got ${formatShape(pixelValues.shape)}`);
     }
-    const x = this.projection.forward(pixelValues); // [B, D, H/P, W/P]
-    return transpose(flatten(x, 2), 1, 2); // [B, N, D]
+    // The convolution with stride = kernel = P is a linear map of each flattened patch:
+    // patches^T W^T + b computed straight into [B, N, D] (no [B, D, N] -> [B, N, D] transpose).
+    const P = this.config.patchSize, D = this.config.hiddenSize;
+    const patches = unfold(pixelValues, P, { stride: P }); // [B, C*P*P, N]
+    const w = reshape(this.projection.weight, [D, numChannels * P * P]); // [D, C*P*P]
+    return add(matmulT(patches, w, true, true), this.projection.bias!); // [B, N, D]
   }
 }
 
