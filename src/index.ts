@@ -25,3 +25,5 @@ export * as attention from "./attention/index.js";
 export { MultiHeadAttention, KVCache } from "./attention/multi-head.js";
 export * as position from "./position/index.js";
 export * as transformer from "./transformer/index.js";
+export * as tasks from "./tasks/index.js";
+export * as io from "./io/index.js";

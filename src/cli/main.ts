@@ -5,6 +5,8 @@ import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { availableBackends, backendName, setBackend } from "../index.js";
+import { g2pCommand } from "./g2p.js";
+import { trainSeq2SeqCommand } from "./train-seq2seq.js";
 
 const GUIDE = "docs/ (README.md, docs/ARCHITECTURE.md)";
 
@@ -15,6 +17,9 @@ Usage: tsformer <command> [options]
 Commands:
   info                     backend, threads and versions on this machine
   train mlp                train an MLP on MNIST (--epochs N --train-limit N --hidden 512,256 --json)
+  train seq2seq            Transformer or GRU+attention on copy/reverse or CMUdict G2P
+                           (--task copy|g2p --model transformer|gru --epochs N --out DIR --json)
+  g2p --model DIR WORD...  pronounce words with a trained G2P checkpoint
   bench [name] [--json]    run the benchmarks (see docs/PERFORMANCE.md)
   help                     this text
 
@@ -46,6 +51,8 @@ export async function main(argv: string[]): Promise<number> {
       return trainCommand(rest);
     case "bench":
       return benchCommand(rest);
+    case "g2p":
+      return g2pCommand(rest);
     default:
       console.error(`tsformer: unknown command "${command}"\n\n${HELP}`);
       return 2;
@@ -74,6 +81,7 @@ function info(argv: string[]): number {
 
 async function trainCommand(argv: string[]): Promise<number> {
   const [what, ...rest] = argv;
+  if (what === "seq2seq") return trainSeq2SeqCommand(rest);
   const { values } = parseArgs({
     args: rest,
     options: {
@@ -90,7 +98,7 @@ async function trainCommand(argv: string[]): Promise<number> {
   });
   applyBackend(values.backend);
   if (what !== "mlp") {
-    console.error(`tsformer train: unknown model "${what ?? ""}" (available: mlp)`);
+    console.error(`tsformer train: unknown model "${what ?? ""}" (available: mlp, seq2seq)`);
     return 2;
   }
   const { trainMnistMlp } = await import("../../examples/mnist-mlp.js");

@@ -2,3 +2,5 @@
 
 export * from "./optim/index.js";
 export * from "./metrics.js";
+export * from "./seq-metrics.js";
+export * from "./progress.js";

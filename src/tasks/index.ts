@@ -1,0 +1,7 @@
+// Runnable tasks: copy/reverse and CMUdict grapheme-to-phoneme, for the Transformer and the
+// GRU + attention baseline.
+
+export * from "./seq2seq.js";
+export * from "./copy.js";
+export * from "./g2p.js";
+export * from "./g2p-checkpoint.js";
