@@ -282,3 +282,24 @@ describe("tensor accessors", () => {
     assert.equal(f.float(), f);
   });
 });
+
+test("dropoutMask keeps about keepProb of the entries, scaled, and follows the seed", async () => {
+  const { Generator } = await import("../src/index.js");
+  const g = new Generator(5);
+  const m = g.dropoutMask(100000, 0.7, 1 / 0.7);
+  let kept = 0;
+  for (const v of m) {
+    if (v !== 0) {
+      kept++;
+      if (Math.abs(v - 1 / 0.7) > 1e-6) throw new Error(`kept entry ${v} is not 1/0.7`);
+    }
+  }
+  if (Math.abs(kept / 100000 - 0.7) > 0.01) throw new Error(`kept fraction ${kept / 100000}`);
+  // the same seed gives the same mask
+  const a = new Generator(9).dropoutMask(50, 0.5, 2), b = new Generator(9).dropoutMask(50, 0.5, 2);
+  if (a.some((v, i) => v !== b[i])) throw new Error("same seed, different masks");
+  // consecutive masks differ (the generator advances)
+  const g3 = new Generator(3);
+  const m1 = g3.dropoutMask(64, 0.5, 2), m2 = g3.dropoutMask(64, 0.5, 2);
+  if (m1.every((v, i) => v === m2[i])) throw new Error("two masks in a row are the same");
+});

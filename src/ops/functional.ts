@@ -99,14 +99,14 @@ export function dropout(x: Tensor, p = 0.5, training = true, generator: Generato
   if (!training || p === 0) return x;
   const xf = asFloat(x);
   const scale = p === 1 ? 0 : 1 / (1 - p);
-  const mask = new Float32Array(xf.numel);
-  for (let i = 0; i < mask.length; i++) mask[i] = generator.random() >= p ? scale : 0;
+  const mask = generator.dropoutMask(xf.numel, 1 - p, scale);
   const out = new Float32Array(xf.numel);
   const xd = xf.data;
   for (let i = 0; i < out.length; i++) out[i] = xd[i] * mask[i];
   return Tensor.fromOp("dropout", out, xf.shape, [xf], (g) => {
     const dx = new Float32Array(out.length);
-    for (let i = 0; i < dx.length; i++) dx[i] = g.data[i] * mask[i];
+    const gd = g.data;
+    for (let i = 0; i < dx.length; i++) dx[i] = gd[i] * mask[i];
     return [new Tensor(dx, xf.shape)];
   });
 }

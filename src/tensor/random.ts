@@ -62,6 +62,24 @@ export class Generator {
     return r * Math.cos(2 * Math.PI * v);
   }
 
+  /**
+   * A dropout mask of n entries: scale with probability keepProb, else 0. Dropout needs
+   * millions of draws per step, so the mask comes from a xorshift32 stream (Marsaglia 2003)
+   * seeded by one draw of this generator: reproducible, and a few times cheaper per entry.
+   */
+  dropoutMask(n: number, keepProb: number, scale: number): Float32Array {
+    const out = new Float32Array(n);
+    const threshold = keepProb * 4294967296;
+    let x = this.nextUint32() | 1; // xorshift32 needs a nonzero state
+    for (let i = 0; i < n; i++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      if (x >>> 0 < threshold) out[i] = scale;
+    }
+    return out;
+  }
+
   /** Fisher-Yates permutation of 0..n-1. */
   permutation(n: number): Int32Array {
     const p = new Int32Array(n);
