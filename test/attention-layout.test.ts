@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { availableBackends, backendName, manualSeed, randn, setBackend, scaledDotProductAttention, multiHeadAttentionFused, attention, tensor } from "../src/index.js";
+import { availableBackends, manualSeed, randn, withBackend, scaledDotProductAttention, multiHeadAttentionFused, attention, tensor } from "../src/index.js";
 const { splitHeads, mergeHeads } = attention;
 
 function closeArrays(a: ArrayLike<number>, b: ArrayLike<number>, what: string, tol = 2e-5): void {
@@ -14,9 +14,7 @@ function closeArrays(a: ArrayLike<number>, b: ArrayLike<number>, what: string, t
 
 for (const name of availableBackends()) {
   test(`[${name}] fused multi-head attention equals split-attend-merge, forward and backward`, () => {
-    const prev = backendName();
-    setBackend(name);
-    try {
+    withBackend(name, () => {
       manualSeed(11);
       for (const [B, H, Tq, Tk, D, causal, masked] of [[2, 3, 5, 7, 4, false, true], [1, 2, 70, 70, 8, true, false], [2, 4, 9, 130, 16, false, false]] as const) {
         const q = randn([B, Tq, H * D], { requiresGrad: true }), k = randn([B, Tk, H * D], { requiresGrad: true });
@@ -35,9 +33,7 @@ for (const name of availableBackends()) {
         closeArrays(g1[1], k.grad!.data, `${what} dk`, 1e-4);
         closeArrays(g1[2], v.grad!.data, `${what} dv`, 1e-4);
       }
-    } finally {
-      setBackend(prev);
-    }
+    });
   });
 }
 

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 
-import { nn, F, tensor, Tensor, availableBackends, backendName, setBackend } from "../src/index.js";
+import { nn, F, tensor, Tensor, availableBackends, withBackend } from "../src/index.js";
 
 interface FT { shape: number[]; data: number[]; dtype?: "int32" }
 interface LayerCase {
@@ -43,16 +43,6 @@ function assertClose(actual: Tensor | null, expected: FT, what: string, rtol = 1
   }
 }
 
-/** Run fn on one backend, then restore the previous one (tests in a file run one at a time). */
-function withBackend(name: string, fn: () => void): void {
-  const prev = backendName();
-  setBackend(name);
-  try {
-    fn();
-  } finally {
-    setBackend(prev);
-  }
-}
 
 type AnyModule = nn.Module & { forward(x: Tensor): Tensor };
 

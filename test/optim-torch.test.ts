@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 
-import { nn, optim, F, tensor, Tensor, availableBackends, backendName, setBackend } from "../src/index.js";
+import { nn, optim, F, tensor, Tensor, availableBackends, withBackend } from "../src/index.js";
 
 interface FT { shape: number[]; data: number[] }
 type Opts = Record<string, unknown>;
@@ -43,15 +43,6 @@ function makeOptimizer(c: OptCase, params: nn.Parameter[]): optim.Optimizer<{ lr
 }
 
 
-function withBackend(name: string, fn: () => void): void {
-  const prev = backendName();
-  setBackend(name);
-  try {
-    fn();
-  } finally {
-    setBackend(prev);
-  }
-}
 
 function runTrajectory(c: OptCase, rtol: number, atol: number): void {
   const params = fixture.optim.init.map(param);

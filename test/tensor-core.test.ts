@@ -303,3 +303,15 @@ test("dropoutMask keeps about keepProb of the entries, scaled, and follows the s
   const m1 = g3.dropoutMask(64, 0.5, 2), m2 = g3.dropoutMask(64, 0.5, 2);
   if (m1.every((v, i) => v === m2[i])) throw new Error("two masks in a row are the same");
 });
+
+test("withBackend runs on the named backend and restores the previous one, even after a throw", async () => {
+  const { withBackend, backendName, availableBackends } = await import("../src/index.js");
+  const before = backendName();
+  for (const name of availableBackends()) {
+    if (withBackend(name, () => backendName()) !== name) throw new Error(`withBackend(${name}) ran elsewhere`);
+    try {
+      withBackend(name, () => { throw new Error("boom"); });
+    } catch { /* expected */ }
+    if (backendName() !== before) throw new Error(`backend not restored after ${name}`);
+  }
+});

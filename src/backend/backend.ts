@@ -164,6 +164,17 @@ export function getBackend(): Backend {
   throw new Error("getBackend: no backend registered");
 }
 
+/** Run fn on the named backend, then switch back to the one before (even if fn throws). */
+export function withBackend<T>(name: string, fn: () => T): T {
+  const prev = getBackend();
+  setBackend(name);
+  try {
+    return fn();
+  } finally {
+    current = prev;
+  }
+}
+
 export function backendName(): string {
   return getBackend().name;
 }
