@@ -17,6 +17,7 @@ Usage: tsformer <command> [options]
 Commands:
   info                     backend, threads and versions on this machine
   train mlp                train an MLP on MNIST (--epochs N --train-limit N --hidden 512,256 --json)
+                           (--checkpoint-dir DIR --save-every N: crash-safe checkpoints; --resume DIR)
   train seq2seq            Transformer or GRU+attention on copy/reverse or CMUdict G2P
                            (--task copy|g2p --model transformer|gru --epochs N --out DIR --json)
   g2p --model DIR WORD...  pronounce words with a trained G2P checkpoint
@@ -94,6 +95,9 @@ async function trainCommand(argv: string[]): Promise<number> {
       lr: { type: "string" },
       seed: { type: "string" },
       json: { type: "boolean" },
+      "checkpoint-dir": { type: "string" },
+      "save-every": { type: "string" },
+      resume: { type: "string" },
     },
   });
   applyBackend(values.backend);
@@ -111,9 +115,12 @@ async function trainCommand(argv: string[]): Promise<number> {
     batchSize: num(values["batch-size"]),
     lr: num(values.lr),
     seed: num(values.seed),
+    checkpointDir: values.resume ?? values["checkpoint-dir"],
+    saveEvery: num(values["save-every"]),
+    resume: values.resume !== undefined,
     log: values.json ? undefined : console.log,
   } as Parameters<typeof trainMnistMlp>[0]);
-  if (values.json) console.log(JSON.stringify({ test_accuracy: r.testAccuracy, train_seconds: r.trainSeconds, backend: r.backend }));
+  if (values.json) console.log(JSON.stringify({ test_accuracy: r.testAccuracy, train_seconds: r.trainSeconds, backend: r.backend, losses: r.losses }));
   else console.log(`test accuracy ${(100 * r.testAccuracy).toFixed(2)}% (${r.backend}, ${r.trainSeconds.toFixed(1)} s)`);
   return 0;
 }
