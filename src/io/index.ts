@@ -4,3 +4,4 @@ export * from "./atomic.js";
 export * from "./checkpoint.js";
 export * from "./safetensors.js";
 export * from "./training.js";
+export * from "./hf/index.js";
