@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { availableBackends, backendName, setBackend } from "../index.js";
+import { exportCommand } from "./export.js";
 import { g2pCommand } from "./g2p.js";
 import { trainSeq2SeqCommand } from "./train-seq2seq.js";
 
@@ -22,6 +23,7 @@ Commands:
                            (--task copy|g2p --model transformer|gru --epochs N --out DIR --json)
   g2p --model DIR WORD...  pronounce words with a trained G2P checkpoint
   bench [name] [--json]    run the benchmarks (see docs/PERFORMANCE.md)
+  export onnx --model DIR --out FILE   a Hugging Face layout directory to ONNX (see docs/CHECKPOINTS.md)
   help                     this text
 
 Global options:
@@ -54,6 +56,8 @@ export async function main(argv: string[]): Promise<number> {
       return benchCommand(rest);
     case "g2p":
       return g2pCommand(rest);
+    case "export":
+      return exportCommand(rest);
     default:
       console.error(`tsformer: unknown command "${command}"\n\n${HELP}`);
       return 2;

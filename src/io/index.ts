@@ -5,3 +5,4 @@ export * from "./checkpoint.js";
 export * from "./safetensors.js";
 export * from "./training.js";
 export * from "./hf/index.js";
+export * from "./onnx/index.js";
