@@ -12,11 +12,11 @@ import { gpt2LMHeadModelSpec, gpt2ModelSpec } from "./gpt2.js";
 import { loadPretrained, savePretrained, type FromPretrainedOptions, type PretrainedSpec, type SavePretrainedOptions } from "./layout.js";
 import { vitForImageClassificationSpec, vitModelSpec } from "./vit.js";
 
-interface Pretrained<M> {
+export interface Pretrained<M> {
   /** Load config.json + model.safetensors (or shards) from a Hugging Face layout directory; the model is in eval mode. */
   fromPretrained(dir: string, options?: FromPretrainedOptions): Promise<M>;
 }
-interface SavesPretrained {
+export interface SavesPretrained {
   /** Write config.json + model.safetensors (or shards) in the Hugging Face layout. */
   savePretrained(dir: string, options?: SavePretrainedOptions): Promise<void>;
 }
