@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { Tensor, io, models } from "../src/index.js";
+import { Tensor, defaultGenerator, io, models } from "../src/index.js";
 
 const FIX = fileURLToPath(new URL("../../test/fixtures/hf/", import.meta.url));
 type Arr = { shape: number[]; data: number[] };
@@ -46,8 +46,10 @@ const available = Object.entries(expected).filter(([, c]) => c.class in classes)
 
 for (const [name, c] of available) {
   test(`${name}: ${c.class}.fromPretrained matches PyTorch within 1e-4`, async () => {
+    const rng = defaultGenerator.getState();
     const model = await classes[c.class].fromPretrained(join(FIX, name));
     assert.equal(model.training, false, "models are in eval mode after loading");
+    assert.deepEqual(defaultGenerator.getState(), rng, "loading skips the random init and leaves the generator alone");
     const out = run(model, c);
     for (const k of ["logits", "lastHiddenState", "poolerOutput"] as const) if (c[k] && out[k] !== undefined) close(out[k]!, c[k]!, `${name} ${k}`);
   });
@@ -68,6 +70,7 @@ test("a base model loads from a checkpoint with a head (prefix stripped, head dr
   await assert.rejects(models.ViTForImageClassification.fromPretrained(join(FIX, "vit-model")), /does not fit ViTForImageClassification: missing classifier\.weight, classifier\.bias/);
   const { model, report } = io.loadPretrained(io.vitForImageClassificationSpec, join(FIX, "vit-model"), { strict: false });
   assert.deepEqual(report.missing, ["classifier.weight", "classifier.bias"]);
+  assert.ok(model.classifier.weight.data.some((v) => v !== 0), "a missing head keeps its random init");
   assert.deepEqual(report.unused, ["pooler.dense.bias", "pooler.dense.weight"]);
   const base = await models.ViTModel.fromPretrained(join(FIX, "vit-model"));
   const x2 = f32(expected["vit-model"].input);
