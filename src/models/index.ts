@@ -2,5 +2,6 @@
 
 export * from "./vit.js";
 export * from "./gpt.js";
+export * from "./bert.js";
 export * from "./transformer.js";
 export * from "./rnn-attention.js";

@@ -1,0 +1,55 @@
+// GPT-2 against PyTorch (scripts/fixtures/text_models.py writes Hugging Face's modeling_gpt2
+// computation): weights load by Hugging Face's names, logits and gradients agree within 1e-4
+// on both backends; the tied output projection; the gpt2 preset's 124M parameters; bad input.
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { availableBackends, models, tensor, withBackend } from "../src/index.js";
+import { assertClose, fromFixture, stateFromFixture, textFixture } from "./helpers/text-fixtures.js";
+
+const c = textFixture().gpt2.find((x) => x.kind === "GPT2LMHeadModel")!;
+
+for (const backend of availableBackends()) {
+  test(`[${backend}] GPT2LMHeadModel equals PyTorch: logits and gradients`, () => withBackend(backend, () => {
+    const m = new models.GPT2LMHeadModel(c.config as models.GPT2Config);
+    m.loadStateDict(stateFromFixture(c.params)); // strict: Hugging Face's names, lm_head tied to wte
+    m.eval();
+    const { logits } = m.forward(fromFixture(c.inputs.inputIds));
+    assertClose(logits, c.output!, "logits");
+    logits.mul(fromFixture(c.gradOutput!)).sum().backward();
+    const named = Object.fromEntries(m.namedParameters());
+    for (const [name, g] of Object.entries(c.paramGrads)) assertClose(named[name].grad, g, `grad of ${name}`, 1e-4, 1e-3);
+  }));
+}
+
+test("GPT2Model returns the last hidden state; the LM head is the tied embedding", () => {
+  const m = new models.GPT2LMHeadModel(c.config as models.GPT2Config).eval();
+  const ids = fromFixture(c.inputs.inputIds);
+  const { lastHiddenState } = m.transformer.forward(ids);
+  assert.deepEqual(lastHiddenState.shape, [2, 9, 32]);
+  const logits = lastHiddenState.matmul(m.transformer.wte.weight.transpose(0, 1));
+  const ours = m.forward(ids).logits;
+  for (let i = 0; i < ours.numel; i++) assert.ok(Math.abs(ours.data[i] - logits.data[i]) < 1e-4);
+  assert.ok(!m.namedParameters().some(([n]) => n.startsWith("lm_head")), "lm_head.weight is wte, listed once");
+});
+
+test("causal: a later token never changes earlier logits", () => {
+  const m = new models.GPT2LMHeadModel(c.config as models.GPT2Config).eval();
+  const a = m.forward(tensor([[1, 2, 3, 4]], [1, 4], { dtype: "int32" })).logits;
+  const b = m.forward(tensor([[1, 2, 3, 9]], [1, 4], { dtype: "int32" })).logits;
+  const V = a.shape[2];
+  for (let i = 0; i < 3 * V; i++) assert.ok(Math.abs(a.data[i] - b.data[i]) < 1e-5);
+  assert.ok([...Array(V).keys()].some((j) => Math.abs(a.data[3 * V + j] - b.data[3 * V + j]) > 1e-4));
+});
+
+test("the gpt2 preset has GPT-2 small's 124,439,808 parameters", () => {
+  assert.equal(new models.GPT2LMHeadModel(models.gptPresets.gpt2).numParameters(), 124_439_808);
+});
+
+test("GPT-2 refuses unknown token ids and sequences longer than the context, naming them", () => {
+  const m = new models.GPT2LMHeadModel(c.config as models.GPT2Config);
+  assert.throws(() => m.forward(tensor([[1, 50]], [1, 2], { dtype: "int32" })), /id 50 at position 1 is out of range for 50 embeddings/);
+  const long = tensor([Array.from({ length: 17 }, (_, i) => i)], [1, 17], { dtype: "int32" });
+  assert.throws(() => m.forward(long), /sequence length 17 exceeds the context window of 16 positions/);
+  assert.throws(() => m.forward(tensor([1, 2], [2], { dtype: "int32" })), /input ids must be \[B, T\], got \[2\]/);
+});
