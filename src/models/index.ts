@@ -5,3 +5,4 @@ export * from "./gpt.js";
 export * from "./bert.js";
 export * from "./transformer.js";
 export * from "./rnn-attention.js";
+export * from "./t5.js";

@@ -46,3 +46,13 @@ export function assertClose(actual: Tensor | null | undefined, expected: FT, wha
   }
   if (worst >= 0) assert.fail(`${what}: index ${worst}: got ${actual.data[worst]}, expected ${expected.data[worst]}`);
 }
+
+/**
+ * Gradients: |a - b| <= tol * max|b| (float32 sums over many paths lose digits in proportion
+ * to the largest entries, so the tolerance scales with the tensor, not with each entry).
+ */
+export function assertCloseScaled(actual: Tensor | null | undefined, expected: FT, what: string, tol = 1e-4): void {
+  let scale = 0;
+  for (const v of expected.data) scale = Math.max(scale, Math.abs(v));
+  assertClose(actual, expected, `${what} (max |value| ${scale.toPrecision(3)})`, tol * Math.max(scale, 1e-6), 0);
+}
