@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { availableBackends, models, tensor, withBackend } from "../src/index.js";
+import { availableBackends, Generator, manualSeed, models, tensor, withBackend } from "../src/index.js";
 import { assertClose, assertCloseScaled, fromFixture, stateFromFixture, textFixture } from "./helpers/text-fixtures.js";
 
 const c = textFixture().gpt2.find((x) => x.kind === "GPT2LMHeadModel")!;
@@ -52,4 +52,41 @@ test("GPT-2 refuses unknown token ids and sequences longer than the context, nam
   const long = tensor([Array.from({ length: 17 }, (_, i) => i)], [1, 17], { dtype: "int32" });
   assert.throws(() => m.forward(long), /sequence length 17 exceeds the context window of 16 positions/);
   assert.throws(() => m.forward(tensor([1, 2], [2], { dtype: "int32" })), /input ids must be \[B, T\], got \[2\]/);
+});
+
+test("generation with the key/value cache equals greedy decoding by full forward passes", () => {
+  manualSeed(11);
+  const m = new models.GPT2LMHeadModel(models.gptConfig("gpt-tiny", { vocabSize: 20, nPositions: 16 })).eval();
+  const prompt = [3, 7, 1];
+  const cached = m.generate(prompt, { maxNewTokens: 10, temperature: 0 });
+  const seq = [...prompt];
+  for (let n = 0; n < 10; n++) {
+    const logits = m.forward(tensor([seq], [1, seq.length], { dtype: "int32" })).logits;
+    const V = logits.shape[2], last = logits.data.subarray((seq.length - 1) * V);
+    let best = 0;
+    for (let j = 1; j < V; j++) if (last[j] > last[best]) best = j;
+    seq.push(best);
+  }
+  assert.deepEqual(cached, seq.slice(prompt.length));
+  // sampling: seeded, reproducible, top-k 1 is greedy
+  const a = m.generate(prompt, { maxNewTokens: 8, generator: new Generator(5) });
+  assert.deepEqual(m.generate(prompt, { maxNewTokens: 8, generator: new Generator(5) }), a);
+  assert.deepEqual(m.generate(prompt, { maxNewTokens: 10, topK: 1 }), cached);
+  // past the context window the window slides: 40 tokens from a 16-position model
+  assert.equal(m.generate(prompt, { maxNewTokens: 40, temperature: 0 }).length, 40);
+  // a stop token ends generation (and is returned)
+  const stop = cached[2];
+  const stopped = m.generate(prompt, { maxNewTokens: 10, temperature: 0, eos: stop });
+  assert.equal(stopped.at(-1), stop);
+  assert.ok(stopped.length <= 3);
+});
+
+test("generate refuses prompts longer than the context unless truncation is asked for, and unknown tokens", () => {
+  const m = new models.GPT2LMHeadModel(models.gptConfig("gpt-tiny", { vocabSize: 20, nPositions: 16 }));
+  const long = Array.from({ length: 20 }, (_, i) => i % 20);
+  assert.throws(() => m.generate(long, { maxNewTokens: 1 }), /the prompt has 20 tokens, more than the context window of 16; shorten it or pass truncatePrompt/);
+  assert.equal(m.generate(long, { maxNewTokens: 2, truncatePrompt: true, temperature: 0 }).length, 2);
+  assert.throws(() => m.generate([1, 20], { maxNewTokens: 1 }), /prompt token 1 is 20, outside the vocabulary \[0, 20\)/);
+  assert.throws(() => m.generate([], { maxNewTokens: 1 }), /the prompt is empty/);
+  assert.throws(() => models.gptConfig("gpt5"), /unknown preset "gpt5"/);
 });
