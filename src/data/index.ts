@@ -5,3 +5,4 @@ export * from "./mnist.js";
 export * from "./loader.js";
 export * from "./vocab.js";
 export * from "./cmudict.js";
+export * as tokenizers from "./tokenizers/index.js";

@@ -2,5 +2,7 @@
 
 export * from "./vit.js";
 export * from "./gpt.js";
+export * from "./bert.js";
 export * from "./transformer.js";
 export * from "./rnn-attention.js";
+export * from "./t5.js";
