@@ -6,7 +6,7 @@
 // 10,000-image test set; the test suite runs a small version of the same function.
 
 import { fileURLToPath } from "node:url";
-import { backendName, manualSeed, nn, noGrad, optim, F, type Tensor, data as dataNs, train } from "../src/index.js";
+import { backendName, manualSeed, nn, noGrad, optim, F, type Tensor, data as dataNs, train, io } from "../src/index.js";
 
 export interface MnistMlpOptions {
   epochs: number;
@@ -17,6 +17,11 @@ export interface MnistMlpOptions {
   lr: number;
   seed: number;
   log?: (line: string) => void;
+  /** Save a training checkpoint into this directory (src/io/training.ts) every `saveEvery` steps and at each epoch's end. */
+  checkpointDir?: string;
+  saveEvery?: number;
+  /** Continue from the newest checkpoint in checkpointDir (a fresh start if it holds none). */
+  resume?: boolean;
 }
 
 export const defaultMnistMlpOptions: MnistMlpOptions = {
@@ -52,6 +57,8 @@ export interface MnistMlpResult {
   trainSeconds: number;
   lastLoss: number;
   backend: string;
+  /** The loss of every step, from step 1 (a resumed run includes the steps before the resume). */
+  losses: number[];
 }
 
 export function evaluate(model: MLP, images: Tensor, labels: Tensor, batchSize = 1000): number {
@@ -78,19 +85,37 @@ export function trainMnistMlp(opts: Partial<MnistMlpOptions> = {}): MnistMlpResu
   const sched = new optim.LRScheduler(opt, optim.warmupCosineSchedule(50, o.epochs * loader.numBatches, 0.05));
   const t0 = performance.now();
   let lastLoss = NaN;
-  for (let epoch = 0; epoch < o.epochs; epoch++) {
-    for (const [x, y] of loader) {
-      const loss = F.crossEntropy(model.forward(x), y);
-      opt.zeroGrad();
-      loss.backward();
-      opt.step();
-      sched.step();
-      lastLoss = loss.item();
+  // Resumable loop: the data position, generator, optimizer and schedule all come back from
+  // the checkpoint, so the losses after a resume equal those of an uninterrupted run.
+  const parts = { model, optimizer: opt, scheduler: sched };
+  let step = 0, start = io.startPosition, losses: number[] = [];
+  if (o.resume && o.checkpointDir) {
+    const r = io.loadTrainingCheckpoint<{ losses: number[] }>(o.checkpointDir, parts);
+    if (r) {
+      ({ step, data: start } = r);
+      losses = r.extra?.losses ?? [];
+      log(`resumed from ${r.path} at step ${step} (epoch ${start.epoch + 1}, batch ${start.batch})`);
+    } else log(`no checkpoint in ${o.checkpointDir}: starting from scratch`);
+  }
+  for (const b of io.resumableBatches(loader, o.epochs, start)) {
+    const [x, y] = b.tensors;
+    const loss = F.crossEntropy(model.forward(x), y);
+    opt.zeroGrad();
+    loss.backward();
+    opt.step();
+    sched.step();
+    lastLoss = loss.item();
+    losses.push(lastLoss);
+    step++;
+    if (o.checkpointDir && (b.epochEnd || (o.saveEvery && step % o.saveEvery === 0))) {
+      io.saveTrainingCheckpoint(o.checkpointDir, parts, { step, data: b.next, extra: { losses } });
     }
-    log(`epoch ${epoch + 1}/${o.epochs}  loss ${lastLoss.toFixed(4)}  test accuracy ${(100 * evaluate(model, testSet.images, testSet.labels)).toFixed(2)}%`);
+    if (b.epochEnd) {
+      log(`epoch ${b.epoch + 1}/${o.epochs}  loss ${lastLoss.toFixed(4)}  test accuracy ${(100 * evaluate(model, testSet.images, testSet.labels)).toFixed(2)}%`);
+    }
   }
   const trainSeconds = (performance.now() - t0) / 1000;
-  return { testAccuracy: evaluate(model, testSet.images, testSet.labels), trainSeconds, lastLoss, backend: backendName() };
+  return { testAccuracy: evaluate(model, testSet.images, testSet.labels), trainSeconds, lastLoss, backend: backendName(), losses };
 }
 
 function parseArgs(argv: string[]): Partial<MnistMlpOptions> {

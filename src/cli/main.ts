@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { availableBackends, backendName, setBackend } from "../index.js";
+import { exportCommand } from "./export.js";
 import { g2pCommand } from "./g2p.js";
 import { trainSeq2SeqCommand } from "./train-seq2seq.js";
 
@@ -17,10 +18,12 @@ Usage: tsformer <command> [options]
 Commands:
   info                     backend, threads and versions on this machine
   train mlp                train an MLP on MNIST (--epochs N --train-limit N --hidden 512,256 --json)
+                           (--checkpoint-dir DIR --save-every N: crash-safe checkpoints; --resume DIR)
   train seq2seq            Transformer or GRU+attention on copy/reverse or CMUdict G2P
                            (--task copy|g2p --model transformer|gru --epochs N --out DIR --json)
   g2p --model DIR WORD...  pronounce words with a trained G2P checkpoint
   bench [name] [--json]    run the benchmarks (see docs/PERFORMANCE.md)
+  export onnx --model DIR --out FILE   a Hugging Face layout directory to ONNX (see docs/CHECKPOINTS.md)
   help                     this text
 
 Global options:
@@ -53,6 +56,8 @@ export async function main(argv: string[]): Promise<number> {
       return benchCommand(rest);
     case "g2p":
       return g2pCommand(rest);
+    case "export":
+      return exportCommand(rest);
     default:
       console.error(`tsformer: unknown command "${command}"\n\n${HELP}`);
       return 2;
@@ -94,6 +99,9 @@ async function trainCommand(argv: string[]): Promise<number> {
       lr: { type: "string" },
       seed: { type: "string" },
       json: { type: "boolean" },
+      "checkpoint-dir": { type: "string" },
+      "save-every": { type: "string" },
+      resume: { type: "string" },
     },
   });
   applyBackend(values.backend);
@@ -111,9 +119,12 @@ async function trainCommand(argv: string[]): Promise<number> {
     batchSize: num(values["batch-size"]),
     lr: num(values.lr),
     seed: num(values.seed),
+    checkpointDir: values.resume ?? values["checkpoint-dir"],
+    saveEvery: num(values["save-every"]),
+    resume: values.resume !== undefined,
     log: values.json ? undefined : console.log,
   } as Parameters<typeof trainMnistMlp>[0]);
-  if (values.json) console.log(JSON.stringify({ test_accuracy: r.testAccuracy, train_seconds: r.trainSeconds, backend: r.backend }));
+  if (values.json) console.log(JSON.stringify({ test_accuracy: r.testAccuracy, train_seconds: r.trainSeconds, backend: r.backend, losses: r.losses }));
   else console.log(`test accuracy ${(100 * r.testAccuracy).toFixed(2)}% (${r.backend}, ${r.trainSeconds.toFixed(1)} s)`);
   return 0;
 }

@@ -4,13 +4,14 @@
 //   DIR/index.json    { format, version, bytes, fnv1a, tensors: { name: { dtype, shape, offset, length } } }
 //   DIR/config.json   { format, version, config, meta }  (written last: its presence marks a complete save)
 //
-// Each file is written to a temporary name and renamed over the old one, so a crash never
+// Each file is written to a temporary name, fsynced and renamed over the old one, so a crash never
 // leaves a half-written file; index.json carries the size and a hash of weights.bin, so a
 // weights file that does not belong to its index is caught. Loading names the file at fault.
 
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Tensor } from "../tensor/tensor.js";
+import { writeFileAtomic } from "./atomic.js";
 
 const FORMAT = "tsformer-checkpoint";
 const VERSION = 1;
@@ -30,11 +31,7 @@ function fnv1aBytes(b: Uint8Array): number {
   return h >>> 0;
 }
 
-function writeAtomic(path: string, data: string | Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
-}
+const writeAtomic = writeFileAtomic;
 
 /** Save config, tensors and metadata into dir (created if needed). */
 export function saveCheckpoint<C, M>(dir: string, c: CheckpointContents<C, M>): void {

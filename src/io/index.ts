@@ -1,3 +1,8 @@
-// Reading and writing models: a minimal checkpoint directory (safetensors comes later).
+// Reading and writing models: safetensors files, atomic writes, checkpoint directories.
 
+export * from "./atomic.js";
 export * from "./checkpoint.js";
+export * from "./safetensors.js";
+export * from "./training.js";
+export * from "./hf/index.js";
+export * from "./onnx/index.js";
