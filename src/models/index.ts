@@ -4,3 +4,5 @@ export * from "./vit.js";
 export * from "./gpt.js";
 export * from "./transformer.js";
 export * from "./rnn-attention.js";
+export * from "./hybrid-vit.js";
+export * from "./resnet.js";
