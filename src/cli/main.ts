@@ -8,6 +8,8 @@ import { availableBackends, backendName, setBackend } from "../index.js";
 import { exportCommand } from "./export.js";
 import { g2pCommand } from "./g2p.js";
 import { trainSeq2SeqCommand } from "./train-seq2seq.js";
+import { predictCommand } from "./predict.js";
+import { trainVitCommand } from "./train-vit.js";
 
 const GUIDE = "docs/ (README.md, docs/ARCHITECTURE.md)";
 
@@ -22,6 +24,8 @@ Commands:
   train seq2seq            Transformer or GRU+attention on copy/reverse or CMUdict G2P
                            (--task copy|g2p --model transformer|gru --epochs N --out DIR --json)
   g2p --model DIR WORD...  pronounce words with a trained G2P checkpoint
+  train vit|hybrid|cnn     ViT, hybrid ViT or ResNet on MNIST (--dataset mnist --data-dir DIR --epochs N --out DIR --json)
+  predict --model DIR IMAGE...  top-k labels of PNG/JPEG files with a trained image checkpoint
   bench [name] [--json]    run the benchmarks (see docs/PERFORMANCE.md)
   export onnx --model DIR --out FILE   a Hugging Face layout directory to ONNX (see docs/CHECKPOINTS.md)
   help                     this text
@@ -58,6 +62,8 @@ export async function main(argv: string[]): Promise<number> {
       return g2pCommand(rest);
     case "export":
       return exportCommand(rest);
+    case "predict":
+      return predictCommand(rest);
     default:
       console.error(`tsformer: unknown command "${command}"\n\n${HELP}`);
       return 2;
@@ -87,6 +93,7 @@ function info(argv: string[]): number {
 async function trainCommand(argv: string[]): Promise<number> {
   const [what, ...rest] = argv;
   if (what === "seq2seq") return trainSeq2SeqCommand(rest);
+  if (what === "vit" || what === "hybrid" || what === "cnn") return trainVitCommand(what, rest);
   const { values } = parseArgs({
     args: rest,
     options: {
@@ -106,7 +113,7 @@ async function trainCommand(argv: string[]): Promise<number> {
   });
   applyBackend(values.backend);
   if (what !== "mlp") {
-    console.error(`tsformer train: unknown model "${what ?? ""}" (available: mlp, seq2seq)`);
+    console.error(`tsformer train: unknown model "${what ?? ""}" (available: mlp, seq2seq, vit, hybrid, cnn)`);
     return 2;
   }
   const { trainMnistMlp } = await import("../../examples/mnist-mlp.js");

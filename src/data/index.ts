@@ -6,3 +6,5 @@ export * from "./loader.js";
 export * from "./vocab.js";
 export * from "./cmudict.js";
 export * as tokenizers from "./tokenizers/index.js";
+export * from "./augment.js";
+export * from "./images.js";

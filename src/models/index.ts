@@ -6,3 +6,5 @@ export * from "./bert.js";
 export * from "./transformer.js";
 export * from "./rnn-attention.js";
 export * from "./t5.js";
+export * from "./hybrid-vit.js";
+export * from "./resnet.js";
