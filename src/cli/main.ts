@@ -5,7 +5,9 @@ import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { availableBackends, backendName, setBackend } from "../index.js";
+import { attentionCommand } from "./attention.js";
 import { g2pCommand } from "./g2p.js";
+import { serveCommand } from "./serve.js";
 import { trainSeq2SeqCommand } from "./train-seq2seq.js";
 
 const GUIDE = "docs/ (README.md, docs/ARCHITECTURE.md)";
@@ -21,6 +23,9 @@ Commands:
                            (--task copy|g2p --model transformer|gru --epochs N --out DIR --json)
   g2p --model DIR WORD...  pronounce words with a trained G2P checkpoint
   bench [name] [--json]    run the benchmarks (see docs/PERFORMANCE.md)
+  attention --model DIR INPUT --out DIR
+                           attention pictures (heat maps, rollout, matrices) for one input
+  serve --model DIR        the attention explorer in the browser (http://127.0.0.1:8080)
   help                     this text
 
 Global options:
@@ -53,6 +58,10 @@ export async function main(argv: string[]): Promise<number> {
       return benchCommand(rest);
     case "g2p":
       return g2pCommand(rest);
+    case "attention":
+      return attentionCommand(rest);
+    case "serve":
+      return serveCommand(rest);
     default:
       console.error(`tsformer: unknown command "${command}"\n\n${HELP}`);
       return 2;

@@ -10,7 +10,7 @@ import { gradientAttention } from "./grad-attention.js";
 import {
   encodePng, overlayHeatmap, resizeNearest, tileImages, tokenAttentionGrid, type Grid, type RGBImage,
 } from "./image.js";
-import { attentionRollout } from "./rollout.js";
+import { attentionRollout, type RolloutOptions } from "./rollout.js";
 import { attentionMatrixSvg } from "./svg.js";
 
 /** One picture: a file name, a caption, and its bytes (PNG) or text (SVG). */
@@ -34,6 +34,8 @@ export interface ImageExplainOptions {
   labels?: readonly string[];
   /** Also compute gradient-weighted attention (default true; needs a backward pass). */
   gradient?: boolean;
+  /** Head fusion and discard ratio of the rollout. */
+  rollout?: RolloutOptions;
 }
 
 export interface ImageExplanation {
@@ -78,7 +80,7 @@ export async function explainImage(model: Module, x: Tensor, image: RGBImage, op
     mean: tokenAttentionGrid(a.weights, { ...gridOpts, head: "mean" }),
     heads: Array.from({ length: a.weights.shape[1] }, (_, h) => tokenAttentionGrid(a.weights, { ...gridOpts, head: h })),
   }));
-  const rollout = tokenAttentionGrid(attentionRollout(attentions), gridOpts);
+  const rollout = tokenAttentionGrid(attentionRollout(attentions, options.rollout), gridOpts);
   let gradient: Grid | null = null;
   if (options.gradient ?? true) {
     const g = gradientAttention(model, () => forward(x), { target: predicted });
