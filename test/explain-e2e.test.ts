@@ -84,3 +84,45 @@ test("explorer in headless Chromium: upload an image, see the label and a heat m
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test("explorer in headless Chromium: a word's head view draws lines and hovering isolates a token", { skip, timeout: 90_000 }, async () => {
+  const { chromium } = await import("playwright-core");
+  const { manualSeed } = await import("../src/index.js");
+  const { Vocabulary } = await import("../src/data/vocab.js");
+  const { saveG2PCheckpoint } = await import("../src/tasks/g2p-checkpoint.js");
+  const { Seq2Seq, defaultSpec } = await import("../src/tasks/seq2seq.js");
+  const root = mkdtempSync(join(tmpdir(), "tsformer-e2e-text-"));
+  manualSeed(12);
+  const letters = new Vocabulary([..."abcdefghijklmnopqrstuvwxyz'"]), phonemes = new Vocabulary(["K", "AE1", "T", "D", "AO1", "G"]);
+  const spec = defaultSpec("transformer", letters.size, phonemes.size, "tiny", 48);
+  saveG2PCheckpoint(root, { model: new Seq2Seq(spec), vocabs: { letters, phonemes }, spec });
+  const server = await startServer({ model: root, port: 0 });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM, timeout: 30_000,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  try {
+    const page = await browser.newPage();
+    page.setDefaultTimeout(20_000);
+    await page.goto(server.url, { timeout: 20_000 });
+    await page.waitForSelector("body[data-state=ready]");
+    await page.fill("#text", "dog");
+    await page.click("#text-form button");
+    await page.waitForSelector("body[data-state=done]");
+    // cross-attention is shown first: letters on the right, one line per visible weight
+    assert.match((await page.locator("#attn option:checked").textContent()) ?? "", /^cross: decoder\.\d\.crossAttn/);
+    const keys = await page.locator("#headview text[text-anchor=start]").allTextContents();
+    assert.deepEqual(keys, ["d", "o", "g"]);
+    assert.ok((await page.locator("#headview line").count()) > 0);
+    const opacities = () => page.locator("#headview line").evaluateAll((ls) => ls.map((l) => Number(l.getAttribute("stroke-opacity"))));
+    const before = await opacities();
+    await page.locator("#headview text[text-anchor=start]").first().hover();
+    const during = await opacities();
+    assert.ok(during.some((o, i) => o !== before[i]), "hovering a token changes the lines");
+    assert.ok(during.some((o) => o === 0.02), "lines of other tokens fade");
+  } finally {
+    await browser.close().catch(() => undefined);
+    await server.close();
+    rmSync(root, { recursive: true, force: true });
+  }
+});
