@@ -211,3 +211,31 @@ test("decodeImage reads PNG bytes, resizes, and names a bad upload", async () =>
   await assert.rejects(decodeImage(Buffer.from("not an image at all"), { what: "upload x.txt" }), /upload x.txt could not be decoded as an image/);
   await assert.rejects(decodeImage(new Uint8Array(0)), /image is empty/);
 });
+
+test("writeImageClassifierReport: loss and accuracy charts from the history and a section per sample", async () => {
+  const { writeImageClassifierReport } = await import("../src/explain/index.js");
+  manualSeed(8);
+  const vit = new models.ViTForImageClassification(models.vitPresets["vit-mnist"]);
+  vit.eval();
+  const dir = mkdtempSync(join(tmpdir(), "tsformer-run-report-"));
+  try {
+    const r = await writeImageClassifierReport(dir, {
+      title: "ViT on MNIST", model: vit, labels: "0123456789".split(""),
+      history: { "train loss": [2.1, 1.0, 0.6], "test loss": [2.0, 1.1, 0.7], "test accuracy": [0.4, 0.8, 0.9] },
+      metrics: { "test accuracy": 0.9 },
+      samples: [{ input: rand([1, 1, 28, 28]), label: 3 }, { input: rand([1, 1, 28, 28]) }],
+    });
+    const html = readFileSync(r.index, "utf8");
+    const srcs = [...html.matchAll(/<img src="([^"]+)"/g)].map((m) => m[1]);
+    assert.deepEqual(srcs.slice(0, 2), ["loss.svg", "accuracy.svg"]);
+    assert.deepEqual(srcs.slice(2, 6), ["sample1-input.png", "sample1-rollout.png", "sample1-gradient.png", "sample1-layer3-heads.png"]);
+    assert.equal(srcs.length, 10);
+    assert.match(html, /Sample 1: predicted \d \(p = [0-9.]+, true class 3\)/);
+    const loss = readFileSync(join(dir, "loss.svg"), "utf8");
+    assert.deepEqual([...loss.matchAll(/data-name="([^"]+)"/g)].map((m) => m[1]), ["train loss", "test loss"]);
+    const acc = readFileSync(join(dir, "accuracy.svg"), "utf8");
+    assert.deepEqual([...acc.matchAll(/data-name="([^"]+)"/g)].map((m) => m[1]), ["test accuracy"]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

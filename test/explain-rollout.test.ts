@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { MultiHeadAttention, Tensor, availableBackends, manualSeed, models, randn, tensor, withBackend } from "../src/index.js";
+import { F, MultiHeadAttention, Tensor, availableBackends, manualSeed, models, randn, tensor, withBackend } from "../src/index.js";
 import { attentionRollout, fuseHeads, recordAttention } from "../src/explain/index.js";
 
 function close(actual: ArrayLike<number>, expected: number[], tol = 1e-6, what = "") {
@@ -110,6 +110,21 @@ for (const backend of availableBackends()) {
     close(r.output.data, Array.from(mha.forward(x, x, x, { mask: none }).data), 1e-5, "masked output");
   }));
 }
+
+test("without a recording the fused kernel runs (no weights formed)", () => {
+  manualSeed(5);
+  const mha = new MultiHeadAttention(4, 2);
+  const x = randn([1, 3, 4]);
+  const plainOp = () => {
+    const y = mha.query.forward(x); // any tensor that needs grad
+    return F.multiHeadAttentionFused(y, y, y, 2).gradFn!.name;
+  };
+  assert.equal(plainOp(), "multiHeadAttention");
+  const recorded = recordAttention(null, plainOp);
+  assert.equal(recorded.output, "reshape"); // the explicit path: softmax(QK^T) V, then back to [B, T, H*D]
+  assert.equal(recorded.attentions.length, 1);
+  assert.equal(plainOp(), "multiHeadAttention"); // and the observer is gone afterwards
+});
 
 test("records keep the graph on request", () => {
   manualSeed(4);

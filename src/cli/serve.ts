@@ -137,7 +137,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       if (type && !/^(image\/|application\/octet-stream)/.test(type)) throw new HttpError(415, `expected an image (image/png, image/jpeg, ...), got content type ${type}`);
       const body = await readBody(req, max);
       if (body.length === 0) throw new HttpError(400, "the upload is empty: send the image file's bytes");
-      const name = String(req.headers["x-file-name"] ?? "upload").slice(0, 200);
+      const rawName = String(req.headers["x-file-name"] ?? "upload").slice(0, 200);
+      let name = rawName;
+      try {
+        name = decodeURIComponent(rawName); // the page sends the file name URI-encoded
+      } catch {
+        // keep it as sent
+      }
       const result = await serial(async () => {
         try {
           return await explainImageBytes(model, body, `the upload "${name}"`);

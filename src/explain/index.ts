@@ -19,3 +19,5 @@ export type { Picture, ImageExplainOptions, ImageExplanation } from "./pictures.
 export { writeReport } from "./report.js";
 export type { ReportOptions, ReportCurve, ReportSection, WrittenReport } from "./report.js";
 export { writeFileAtomic } from "./files.js";
+export { writeImageClassifierReport } from "./run-report.js";
+export type { ImageClassifierReportOptions } from "./run-report.js";

@@ -49,7 +49,7 @@ function table(rows: [string, string][]): string {
 function fmt(v: unknown): string {
   if (typeof v === "number") return Number.isInteger(v) ? String(v) : Number(v.toPrecision(4)).toString();
   if (typeof v === "string") return v;
-  return JSON.stringify(v);
+  return JSON.stringify(v) ?? String(v);
 }
 
 /**
@@ -98,7 +98,7 @@ export async function writeReport(dir: string, options: ReportOptions): Promise<
     body.push(`</div>`);
   }
   if (options.config) {
-    body.push(`<h2>Configuration</h2>`, table(Object.entries(options.config).map(([k, v]) => [k, fmt(v)])));
+    body.push(`<h2>Configuration</h2>`, table(Object.entries(options.config).filter(([, v]) => v !== undefined && typeof v !== "function").map(([k, v]) => [k, fmt(v)])));
   }
   body.push(`<footer>written by tsformer on ${new Date().toISOString()}</footer>`);
   const html = `<!doctype html>
