@@ -121,6 +121,9 @@ test("line chart: a falling loss is drawn falling, ticks are round, and the SVG 
     assert.ok(pts[i][1] > pts[i - 1][1], "a smaller loss is lower on the page (larger y)");
   }
   assert.deepEqual(niceTicks(0, 1), [0, 0.2, 0.4, 0.6, 0.8, 1]);
+  assert.deepEqual(niceTicks(1, 3, 6, true), [1, 2, 3]); // epochs
+  const xTicks = [...svg.matchAll(/<text x="[0-9.]+" y="\d+" text-anchor="middle">([0-9.]+)<\/text>/g)].map((m) => m[1]);
+  assert.deepEqual(xTicks, ["1", "2", "3", "4", "5"]);
   const meta = await sharp(Buffer.from(svg)).png().metadata();
   assert.equal(meta.width, 480);
   assert.throws(() => lineChartSvg([{ name: "a", y: [1, 2], x: [1] }]), /series "a" has 1 x and 2 y values/);

@@ -126,8 +126,8 @@ export function overlayHeatmap(image: RGBImage, grid: Grid, options: HeatmapOpti
   const heat = heatmapImage(grid, image.width, image.height, options);
   const data = new Uint8Array(image.data.length);
   for (let i = 0; i < data.length; i += 3) {
-    // the image in grey, so the colours read as the map's
-    const grey = 0.299 * image.data[i] + 0.587 * image.data[i + 1] + 0.114 * image.data[i + 2];
+    // the image in dimmed grey, so the colours read as the map's even over white strokes
+    const grey = 0.6 * (0.299 * image.data[i] + 0.587 * image.data[i + 1] + 0.114 * image.data[i + 2]);
     for (let c = 0; c < 3; c++) data[i + c] = Math.round((1 - alpha) * grey + alpha * heat.data[i + c]);
   }
   return { width: image.width, height: image.height, data };

@@ -88,10 +88,11 @@ export interface LineChartOptions {
 const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"];
 
 /** "Nice" tick values covering [lo, hi]: steps of 1, 2 or 5 times a power of ten. */
-export function niceTicks(lo: number, hi: number, count = 5): number[] {
+export function niceTicks(lo: number, hi: number, count = 5, integer = false): number[] {
   if (!(hi > lo)) return [lo];
   const raw = (hi - lo) / count, p = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * p).find((s) => s >= raw) ?? 10 * p;
+  let step = [1, 2, 5, 10].map((m) => m * p).find((s) => s >= raw) ?? 10 * p;
+  if (integer) step = Math.max(1, Math.round(step)); // epochs and steps: no tick at 1.5
   const out: number[] = [];
   for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
   return out;
@@ -129,7 +130,8 @@ export function lineChartSvg(series: readonly Series[], options: LineChartOption
     out.push(`<line x1="${m.left}" x2="${W - m.right}" y1="${num(py(t))}" y2="${num(py(t))}" stroke="#e5e5e5"/>`);
     out.push(`<text x="${m.left - 5}" y="${num(py(t) + 4)}" text-anchor="end">${t}</text>`);
   }
-  for (const t of niceTicks(x0, x1, 6)) out.push(`<text x="${num(px(t))}" y="${H - m.bottom + 15}" text-anchor="middle">${t}</text>`);
+  const integerX = all.every(([x]) => Number.isInteger(x));
+  for (const t of niceTicks(x0, x1, 6, integerX)) out.push(`<text x="${num(px(t))}" y="${H - m.bottom + 15}" text-anchor="middle">${t}</text>`);
   out.push(`<line x1="${m.left}" x2="${m.left}" y1="${m.top}" y2="${H - m.bottom}" stroke="#333"/>`);
   out.push(`<line x1="${m.left}" x2="${W - m.right}" y1="${H - m.bottom}" y2="${H - m.bottom}" stroke="#333"/>`);
   if (options.xLabel) out.push(`<text x="${num((m.left + W - m.right) / 2)}" y="${H - 8}" text-anchor="middle">${escapeXml(options.xLabel)}</text>`);
