@@ -6,7 +6,9 @@ import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { availableBackends, backendName, setBackend } from "../index.js";
 import { exportCommand } from "./export.js";
+import { attentionCommand } from "./attention.js";
 import { g2pCommand } from "./g2p.js";
+import { serveCommand } from "./serve.js";
 import { trainSeq2SeqCommand } from "./train-seq2seq.js";
 import { predictCommand } from "./predict.js";
 import { trainVitCommand } from "./train-vit.js";
@@ -28,6 +30,9 @@ Commands:
   predict --model DIR IMAGE...  top-k labels of PNG/JPEG files with a trained image checkpoint
   bench [name] [--json]    run the benchmarks (see docs/PERFORMANCE.md)
   export onnx --model DIR --out FILE   a Hugging Face layout directory to ONNX (see docs/CHECKPOINTS.md)
+  attention --model DIR INPUT --out DIR
+                           attention pictures (heat maps, rollout, matrices) for one input
+  serve --model DIR        the attention explorer in the browser (http://127.0.0.1:8080)
   help                     this text
 
 Global options:
@@ -64,6 +69,10 @@ export async function main(argv: string[]): Promise<number> {
       return exportCommand(rest);
     case "predict":
       return predictCommand(rest);
+    case "attention":
+      return attentionCommand(rest);
+    case "serve":
+      return serveCommand(rest);
     default:
       console.error(`tsformer: unknown command "${command}"\n\n${HELP}`);
       return 2;
