@@ -5,3 +5,5 @@ export * from "./mnist.js";
 export * from "./loader.js";
 export * from "./vocab.js";
 export * from "./cmudict.js";
+export * from "./moving-mnist.js";
+export * from "./video.js";
