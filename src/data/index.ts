@@ -8,3 +8,5 @@ export * from "./cmudict.js";
 export * as tokenizers from "./tokenizers/index.js";
 export * from "./augment.js";
 export * from "./images.js";
+export * from "./moving-mnist.js";
+export * from "./video.js";

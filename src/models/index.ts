@@ -8,3 +8,6 @@ export * from "./rnn-attention.js";
 export * from "./t5.js";
 export * from "./hybrid-vit.js";
 export * from "./resnet.js";
+export * from "./vivit.js";
+export * from "./timesformer.js";
+export * from "./video-cnn-transformer.js";
