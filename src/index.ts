@@ -27,3 +27,4 @@ export * as position from "./position/index.js";
 export * as transformer from "./transformer/index.js";
 export * as tasks from "./tasks/index.js";
 export * as io from "./io/index.js";
+export * as explain from "./explain/index.js";

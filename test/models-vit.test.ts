@@ -1,9 +1,9 @@
 // The ViT model: patch embedding as the paper's convolution, parameter counts of the presets,
-// shapes and the errors for bad images.
+// the hybrid and the CNN baseline, resizing to another resolution, and the errors for bad images.
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { conv2d, manualSeed, models, randn } from "../src/index.js";
+import { conv2d, manualSeed, models, position, randn } from "../src/index.js";
 
 test("patch embedding equals the stride-P convolution, flattened and transposed", () => {
   manualSeed(0);
@@ -16,18 +16,65 @@ test("patch embedding equals the stride-P convolution, flattened and transposed"
   for (let i = 0; i < ours.numel; i++) assert.ok(Math.abs(ours.data[i] - conv.data[i]) < 1e-5);
 });
 
-test("ViT presets have the paper's parameter counts (Table 1)", () => {
-  // ViT-B/16 has 86.6M parameters with a 1000-class head (Hugging Face: 86,567,656)
-  const b16 = new models.ViTForImageClassification(models.vitPresets["vit-base-patch16-224"]);
-  assert.equal(b16.numParameters(), 86_567_656);
-  const ti = new models.ViTForImageClassification(models.vitPresets["vit-tiny-patch16-224"]);
-  assert.equal(ti.numParameters(), 5_717_416);
+test("ViT presets have the paper's parameter counts (Table 1), counted without allocating", () => {
+  // The count from the config equals the allocated model's own count (small presets) ...
+  for (const name of ["vit-mnist", "vit-tiny-patch32-224"]) {
+    const c = models.vitPresets[name];
+    assert.equal(models.vitParameterCount(c), new models.ViTForImageClassification(c).numParameters(), name);
+  }
+  // ... and the large ones match Hugging Face's counts (B/16 with its 1000-class head: 86,567,656;
+  // google/vit-large-patch16-224: 304,326,632) and the paper's Table 1 (86M, 307M, 632M) within
+  // 1.5% (the paper rounds, and its 307M for L is 1.2% above the architecture's 303.3M).
+  assert.equal(models.vitParameterCount(models.vitPreset("ViT-B/16")), 86_567_656);
+  assert.equal(models.vitParameterCount(models.vitPreset("vit-large-patch16-224")), 304_326_632);
+  const paper: [string, number][] = [["ViT-B/16", 86e6], ["ViT-L/16", 307e6], ["ViT-H/14", 632e6], ["ViT-B/32", 88e6], ["ViT-L/32", 306e6]];
+  for (const [name, n] of paper) {
+    const ours = models.vitParameterCount(models.vitPreset(name), { withHead: false });
+    assert.ok(Math.abs(ours - n) / n < 0.015, `${name}: ${ours} vs the paper's ${n}`);
+  }
+  assert.throws(() => models.vitPreset("vit-gigantic/16"), /unknown preset "vit-gigantic\/16" \(known: .*vit-huge-patch14-224/);
+});
+
+test("hybrid and CNN baseline: HF-style names, shapes", () => {
+  manualSeed(0);
+  const h = new models.HybridViTForImageClassification(models.hybridVitPresets["hybrid-vit-mnist"]);
+  const names = h.namedParameters().map(([n]) => n);
+  assert.ok(names.includes("vit.embeddings.patch_embeddings.backbone.embedder.embedder.convolution.weight"));
+  assert.ok(names.includes("vit.embeddings.patch_embeddings.projection.weight"));
+  assert.ok(names.includes("vit.encoder.layer.3.attention.attention.query.weight"));
+  assert.deepEqual(h.vit.embeddings.position_embeddings.shape, [1, 50, 64]); // 7x7 feature map + [CLS]
+  assert.deepEqual(h.forward(randn([2, 1, 28, 28])).logits.shape, [2, 10]);
+  const r = new models.ResNetForImageClassification(models.resnetPresets["resnet-mnist"]);
+  assert.deepEqual(r.forward(randn([2, 1, 28, 28])).logits.shape, [2, 10]);
+  assert.throws(() => r.forward(randn([2, 3, 28, 28])), /ResNet: expected pixel values \[B, 1, H, W\], got \[2, 3, 28, 28\]/);
+  assert.throws(() => h.forward(randn([2, 1, 32, 32])), /HybridViT: expected pixel values \[B, 1, 28, 28\], got \[2, 1, 32, 32\]/);
+});
+
+test("setImageSize: 2-D interpolated position embeddings for another resolution (section 3.2)", () => {
+  manualSeed(1);
+  const c = { ...models.vitPresets["vit-mnist"] };
+  const vit = new models.ViTForImageClassification(c);
+  const before = vit.vit.embeddings.position_embeddings;
+  vit.setImageSize(40); // 7x7 -> 10x10 patches
+  const after = vit.vit.embeddings.position_embeddings;
+  assert.deepEqual(after.shape, [1, 101, 64]);
+  assert.ok(after.requiresGrad, "the resized table is still a trained parameter");
+  assert.deepEqual(Array.from(after.data.subarray(0, 64)), Array.from(before.data.subarray(0, 64)), "[CLS] position kept");
+  // the table equals resizePositionEmbeddings of the old one (checked against F.interpolate in models-vit-torch)
+  assert.deepEqual(Array.from(after.data), Array.from(position.resizePositionEmbeddings(before, 10, 10).data));
+  assert.equal(vit.namedParameters().find(([n]) => n === "vit.embeddings.position_embeddings")![1], after);
+  assert.deepEqual(vit.forward(randn([2, 1, 40, 40])).logits.shape, [2, 10]);
+  assert.equal(vit.config.imageSize, 40);
+  assert.equal(c.imageSize, 28, "the caller's config object is not changed");
+  assert.throws(() => vit.setImageSize(42), /image size 42 is not divisible by patch size 4/);
 });
 
 test("ViT refuses images of the wrong size or channel count, naming both", () => {
   const vit = new models.ViTForImageClassification(models.vitPresets["vit-mnist"]);
   assert.throws(() => vit.forward(randn([2, 3, 28, 28])), /expected pixel values \[B, 1, 28, 28\], got \[2, 3, 28, 28\]/);
   assert.throws(() => vit.forward(randn([2, 1, 32, 32])), /expected pixel values \[B, 1, 28, 28\], got \[2, 1, 32, 32\]/);
+  assert.throws(() => vit.forward(randn([2, 1, 30, 30])), /image size 30x30 is not divisible by patch size 4/);
+  assert.throws(() => new models.ViTForImageClassification({ ...models.vitPresets["vit-mnist"], imageSize: 30 }), /image size 30 is not divisible by patch size 4/);
   const { logits } = vit.forward(randn([2, 1, 28, 28]));
   assert.deepEqual(logits.shape, [2, 10]);
 });

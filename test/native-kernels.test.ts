@@ -319,6 +319,13 @@ forEachIsa("attention forward and backward (causal, masks, fully masked rows)", 
     { bh: 2, tq: 20, tk: 12, d: 8, dv: 8, causal: true, mask: 0 }, // tq > tk: first rows see nothing
     { bh: 4, tq: 33, tk: 150, d: 32, dv: 32, causal: false, mask: 2 }, // padding mask per batch
     { bh: 2, tq: 130, tk: 131, d: 64, dv: 64, causal: true, mask: 1 },
+    // the register-blocked path (head dims 16/32/64, up to 256 keys): ViT-Ti's T = 197, tq > tk, full 256
+    { bh: 3, tq: 197, tk: 197, d: 64, dv: 64, causal: false, mask: 0 },
+    { bh: 2, tq: 20, tk: 12, d: 16, dv: 16, causal: true, mask: 0 },
+    { bh: 2, tq: 256, tk: 256, d: 32, dv: 32, causal: true, mask: 2 },
+    { bh: 2, tq: 5, tk: 250, d: 64, dv: 64, causal: false, mask: 1 },
+    { bh: 8, tq: 11, tk: 11, d: 16, dv: 16, causal: true, mask: 2 }, // seq2seq decoder: causal + padding
+    { bh: 8, tq: 9, tk: 13, d: 16, dv: 16, causal: false, mask: 4 }, // cross-attention with padding
   ];
   for (const c of cases) {
     const q = randArray(c.bh * c.tq * c.d, r, -2, 2);

@@ -85,10 +85,14 @@ struct KernelTable {
 };
 
 // Whether the attention kernels take their short-sequence path (whole head per call in the
-// backward pass, pass 2). Measured on Zen 5: faster than the flash kernel at T = 50, D = 16
-// (forward 0.8x, backward 0.5-0.7x of its time), slower at T = 197, D = 64, so only for
-// keys <= 128 and head dims <= 32.
-inline bool smallAttention(long tk, long d, long dv) { return tk <= 128 && d <= 32 && dv <= 32; }
+// backward pass, pass 2) instead of the flash kernel's blocks. Head dims 16, 32 and 64 with up
+// to 256 keys take the register-blocked path (kernels_impl.h, attentionTiled: ViT-Ti's T = 197
+// backward 1.5-1.7x faster than the flash kernel); other head dims up to 32 with up to 128 keys
+// the older per-row path.
+inline bool smallAttention(long tk, long d, long dv) {
+  if (d == dv && (d == 16 || d == 32 || d == 64) && tk <= 256) return true;
+  return tk <= 128 && d <= 32 && dv <= 32;
+}
 
 const KernelTable* tableGeneric();
 const KernelTable* tableAvx2();    // null when not compiled for x86-64

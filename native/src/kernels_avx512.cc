@@ -87,6 +87,14 @@ __attribute__((always_inline)) inline void ukr(long kc, const float* A, long rsA
   }
 }
 
+// dst[l] = src[l * stride] for l < 16 (kernels_impl.h transposes attention keys with it)
+static inline void gather16(float* dst, const float* src, long stride) {
+  const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                         _mm512_set1_epi32((int)stride));
+  _mm512_storeu_ps(dst, _mm512_i32gather_ps(idx, src, 4));
+}
+#define TSF_GATHER16(dst, src, stride) gather16(dst, src, stride)
+
 #include "gemm_impl.h"
 #include "kernels_impl.h"
 

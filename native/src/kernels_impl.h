@@ -418,7 +418,17 @@ static inline void scoreRow(const AttnCall& a, const float* kt, long ldt, long i
 
 // kt[p * ldt + j] = x[j * ldx + p] for keys [0, n), p < d; zero for keys [n, ldt).
 static void transposeKeys(const float* x, long ldx, long n, long d, float* kt, long ldt) {
+#ifdef TSF_GATHER16
+  // 16 keys at a time with a vector gather (AVX-512): x[(j0 + l) * ldx + p] for l < 16
+  long jg = 0;
+  if (ldx <= (1L << 26)) {
+    for (; jg + 16 <= n; jg += 16)
+      for (long p = 0; p < d; ++p) TSF_GATHER16(kt + p * ldt + jg, x + jg * ldx + p, ldx);
+  }
+  for (long j0 = jg; j0 < n; j0 += 16) {
+#else
   for (long j0 = 0; j0 < n; j0 += 16) {
+#endif
     const long j1 = j0 + 16 < n ? j0 + 16 : n;
     for (long p = 0; p < d; ++p) {
       float* dst = kt + p * ldt;
@@ -526,7 +536,197 @@ static void attentionBackwardSmallT(const AttnBwdCall& b) {
   }
 }
 
+// --- register-blocked short-sequence attention (D = DV = 16, 32 or 64) -----------------------
+// One head at a time, everything in L1/L2: K and V transposed once, scores for a block of 8
+// query rows at a time, and every product (Q K^T, P V, dO V^T, dS K, dS^T Q, P^T dO) as a small
+// GEMM tile whose accumulators live in vector registers. dK and dV are written once per key
+// (no read-modify-write per query/key pair), from P and dS kept for the whole head.
+typedef float VF __attribute__((vector_size(VL * sizeof(float))));
+typedef float VFU __attribute__((vector_size(VL * sizeof(float)), aligned(4), __may_alias__));
+static inline VF vld(const float* p) { return *reinterpret_cast<const VFU*>(p); }
+static inline void vst(float* p, VF v) { *reinterpret_cast<VFU*>(p) = v; }
+typedef int VI __attribute__((vector_size(VL * sizeof(int))));
+static inline VF vsplat(float x) {  // a broadcast (VF{} + x would add 0.0f first: signed zeros)
+#if defined(__clang__)
+  VF v;
+  for (int i = 0; i < VL; ++i) v[i] = x;
+  return v;
+#else
+  VF v = {x};
+  return __builtin_shuffle(v, VI{});
+#endif
+}
+constexpr int kAccRegs = VL >= 16 ? 16 : 8;  // accumulators: AVX-512 has 32 registers, AVX2 16
+constexpr int kRowBlock = 8;                 // query rows per block
+constexpr long kKeyTile = 2 * VL;            // keys per score tile
+
+static constexpr int rowsPerTile(int nv) { return kAccRegs / nv < 1 ? 1 : (kAccRegs / nv > 8 ? 8 : kAccRegs / nv); }
+
+// C[r*ldc + c] = alpha * sum_{s<n} A[r*ars + s*ass] * B[s*ldb + c] for r < RB, c < NV*VL.
+template <int NV, int RB>
+static inline void tile(long n, const float* A, long ars, long ass, const float* B, long ldb, float* C, long ldc,
+                        float alpha) {
+  VF acc[RB][NV];
+#pragma GCC unroll 8
+  for (int r = 0; r < RB; ++r)
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v) acc[r][v] = VF{};
+  for (long s = 0; s < n; ++s) {
+    VF b[NV];
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v) b[v] = vld(B + s * ldb + v * VL);
+#pragma GCC unroll 8
+    for (int r = 0; r < RB; ++r) {
+      const VF x = vsplat(A[r * ars + s * ass]);
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) acc[r][v] += x * b[v];
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < RB; ++r)
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v) vst(C + r * ldc + v * VL, acc[r][v] * alpha);
+}
+
+// rows [0, m) of C (NV*VL columns) = alpha * A B, in tiles of RB rows then single rows.
+template <int NV>
+static void tileRows(long m, long n, const float* A, long ars, long ass, const float* B, long ldb, float* C, long ldc,
+                     float alpha) {
+  constexpr int RB = rowsPerTile(NV);
+  long r = 0;
+  for (; r + RB <= m; r += RB) tile<NV, RB>(n, A + r * ars, ars, ass, B, ldb, C + r * ldc, ldc, alpha);
+  for (; r < m; ++r) tile<NV, 1>(n, A + r * ars, ars, ass, B, ldb, C + r * ldc, ldc, alpha);
+}
+
+// S[r][j] = alpha * x_r . t[:, j] for rows r < m and keys j < nw (nw a multiple of kKeyTile);
+// x rows have stride ldx and D entries, t is [D][ldt] (keys transposed).
+template <int D>
+static void scoreTiles(long m, long nw, const float* x, long ldx, const float* t, long ldt, float* S, float alpha) {
+  for (long j0 = 0; j0 < nw; j0 += kKeyTile) tileRows<kKeyTile / VL>(m, D, x, ldx, 1, t + j0, ldt, S + j0, ldt, alpha);
+}
+
+template <int NV>
+static void attentionTiled(const AttnCall& a) {
+  constexpr long D = NV * VL;
+  const long ldt = (a.tk + kKeyTile - 1) / kKeyTile * kKeyTile;
+  float* kt = ensureBuf(g_attnBuf, g_attnCap, (size_t)(ldt * (D + kRowBlock)));
+  if (!kt) return;
+  float* P = kt + ldt * D;
+  transposeKeys(a.k, a.ldk, visibleKeys(a, a.q1 - 1), D, kt, ldt);
+  for (long i0 = a.q0; i0 < a.q1; i0 += kRowBlock) {
+    const long rb = a.q1 - i0 < kRowBlock ? a.q1 - i0 : kRowBlock;
+    const long nb = visibleKeys(a, i0 + rb - 1);  // keys the block's last row sees (the most)
+    const long nbw = (nb + kKeyTile - 1) / kKeyTile * kKeyTile;
+    if (nb > 0) scoreTiles<D>(rb, nbw, a.q + i0 * a.ldq, a.ldq, kt, ldt, P, a.scale);
+    for (long r = 0; r < rb; ++r) {
+      const long i = i0 + r, n = visibleKeys(a, i);
+      float* p = P + r * ldt;
+      if (a.mask && n > 0) {
+        const float* mr = a.mask + i * a.tk;
+        TSF_SIMD for (long j = 0; j < n; ++j) p[j] += mr[j];
+      }
+      // invisible and padding keys -> -inf, so the loops below run over whole vectors (nbw)
+      for (long j = n; j < nbw; ++j) p[j] = -__builtin_inff();
+      const float mx = n > 0 ? rowMax(p, nbw) : -__builtin_inff();
+      if (mx == -__builtin_inff()) {  // nothing visible: output 0, lse = +inf
+        for (long j = 0; j < nbw; ++j) p[j] = 0.0f;
+        a.lse[i] = __builtin_inff();
+        continue;
+      }
+      float sum = 0.0f;
+      TSF_SIMD_SUM(sum)
+      for (long j = 0; j < nbw; ++j) { const float e = fexp(p[j] - mx); p[j] = e; sum += e; }
+      const float inv = 1.0f / sum;
+      TSF_SIMD for (long j = 0; j < nbw; ++j) p[j] *= inv;
+      a.lse[i] = mx + logf(sum);
+    }
+    tileRows<NV>(rb, nb, P, ldt, 1, a.v, a.ldv, a.out + i0 * a.ldo, a.ldo, 1.0f);  // O = P V
+  }
+}
+
+template <int NV>
+static void attentionBackwardTiled(const AttnBwdCall& b) {
+  const AttnCall& a = b.f;
+  constexpr long D = NV * VL;
+  const long ldt = (a.tk + kKeyTile - 1) / kKeyTile * kKeyTile;
+  float* kt = ensureBuf(g_attnBuf, g_attnCap, (size_t)(ldt * (2 * D + 2 * a.tq)));
+  if (!kt) return;
+  float* vt = kt + ldt * D;
+  float* P = vt + ldt * D;     // [tq][ldt] probabilities
+  float* dS = P + ldt * a.tq;  // [tq][ldt] gradient of the scores
+  const long nk = visibleKeys(a, a.tq - 1);
+  transposeKeys(a.k, a.ldk, nk, D, kt, ldt);
+  transposeKeys(a.v, a.ldv, nk, D, vt, ldt);
+  for (long i0 = 0; i0 < a.tq; i0 += kRowBlock) {
+    const long rb = a.tq - i0 < kRowBlock ? a.tq - i0 : kRowBlock;
+    const long nb = visibleKeys(a, i0 + rb - 1);
+    const long nbw = (nb + kKeyTile - 1) / kKeyTile * kKeyTile;
+    float* Pb = P + i0 * ldt;
+    float* dSb = dS + i0 * ldt;
+    if (nb > 0) {
+      scoreTiles<D>(rb, nbw, a.q + i0 * a.ldq, a.ldq, kt, ldt, Pb, a.scale);           // S
+      scoreTiles<D>(rb, nbw, b.dout + i0 * a.ldo, a.ldo, vt, ldt, dSb, 1.0f);         // dP = dO V^T
+    }
+    for (long r = 0; r < rb; ++r) {
+      const long i = i0 + r;
+      const long n = visibleKeys(a, i);
+      float* p = Pb + r * ldt;
+      float* ds = dSb + r * ldt;
+      const float L = a.lse[i];
+      if (L == __builtin_inff()) {
+        for (long j = 0; j < ldt; ++j) { p[j] = 0.0f; ds[j] = 0.0f; }
+        continue;
+      }
+      if (a.mask) {
+        const float* mr = a.mask + i * a.tk;
+        TSF_SIMD for (long j = 0; j < n; ++j) p[j] += mr[j];
+      }
+      const float Dl = b.delta[i], sc = a.scale;
+      for (long j = n; j < nbw; ++j) p[j] = -__builtin_inff();  // exp -> 0 below
+      TSF_SIMD for (long j = 0; j < nbw; ++j) {
+        const float pj = fexp(p[j] - L);
+        p[j] = pj;
+        ds[j] = pj * (ds[j] - Dl) * sc;
+      }
+      for (long j = nbw; j < ldt; ++j) { p[j] = 0.0f; ds[j] = 0.0f; }
+    }
+    tileRows<NV>(rb, nb, dSb, ldt, 1, a.k, a.ldk, b.dq + i0 * a.ldq, a.ldq, 1.0f);  // dQ = dS K
+  }
+  // dK = dS^T Q and dV = P^T dO, a block of keys at a time; causal: only queries that see them.
+  constexpr int RB = rowsPerTile(NV);
+  for (long j0 = 0; j0 < a.tk; j0 += RB) {
+    const long jb = a.tk - j0 < RB ? a.tk - j0 : RB;
+    long s0 = 0;
+    if (a.causal) { s0 = j0 - a.causalOffset; if (s0 < 0) s0 = 0; if (s0 > a.tq) s0 = a.tq; }
+    const long n = a.tq - s0;
+    if (jb == RB) {
+      tile<NV, RB>(n, dS + s0 * ldt + j0, 1, ldt, a.q + s0 * a.ldq, a.ldq, b.dk + j0 * a.ldk, a.ldk, 1.0f);
+      tile<NV, RB>(n, P + s0 * ldt + j0, 1, ldt, b.dout + s0 * a.ldo, a.ldo, b.dvv + j0 * a.ldv, a.ldv, 1.0f);
+    } else {
+      for (long j = j0; j < j0 + jb; ++j) {
+        tile<NV, 1>(n, dS + s0 * ldt + j, 1, ldt, a.q + s0 * a.ldq, a.ldq, b.dk + j * a.ldk, a.ldk, 1.0f);
+        tile<NV, 1>(n, P + s0 * ldt + j, 1, ldt, b.dout + s0 * a.ldo, a.ldo, b.dvv + j * a.ldv, a.ldv, 1.0f);
+      }
+    }
+  }
+}
+
+// Which tiled instantiation serves head dim d (0: none; the older paths serve it).
+static inline int tiledVectors(const AttnCall& a) {
+  if (a.d != a.dv || a.d % VL != 0) return 0;
+  const long nv = a.d / VL;
+  return (nv == 1 || nv == 2 || nv == 4 || nv == 8 || nv == 16) && a.d <= 64 ? (int)nv : 0;
+}
+
 static void attentionSmall(const AttnCall& a) {
+  switch (tiledVectors(a)) {
+    case 1: attentionTiled<1>(a); return;
+    case 2: attentionTiled<2>(a); return;
+    case 4: attentionTiled<4>(a); return;
+    case 8: attentionTiled<8>(a); return;
+    case 16: attentionTiled<16>(a); return;
+    default: break;
+  }
   if (a.d == 16 && a.dv == 16) attentionSmallT<16, 16>(a);
   else if (a.d == 32 && a.dv == 32) attentionSmallT<32, 32>(a);
   else if (a.d == 64 && a.dv == 64) attentionSmallT<64, 64>(a);
@@ -535,6 +735,14 @@ static void attentionSmall(const AttnCall& a) {
 
 static void attentionBackwardSmall(const AttnBwdCall& b) {
   const AttnCall& a = b.f;
+  switch (tiledVectors(a)) {
+    case 1: attentionBackwardTiled<1>(b); return;
+    case 2: attentionBackwardTiled<2>(b); return;
+    case 4: attentionBackwardTiled<4>(b); return;
+    case 8: attentionBackwardTiled<8>(b); return;
+    case 16: attentionBackwardTiled<16>(b); return;
+    default: break;
+  }
   if (a.d == 16 && a.dv == 16) attentionBackwardSmallT<16, 16>(b);
   else if (a.d == 32 && a.dv == 32) attentionBackwardSmallT<32, 32>(b);
   else if (a.d == 64 && a.dv == 64) attentionBackwardSmallT<64, 64>(b);

@@ -6,8 +6,12 @@ import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { availableBackends, backendName, setBackend } from "../index.js";
 import { exportCommand } from "./export.js";
+import { attentionCommand } from "./attention.js";
 import { g2pCommand } from "./g2p.js";
+import { serveCommand } from "./serve.js";
 import { trainSeq2SeqCommand } from "./train-seq2seq.js";
+import { predictCommand } from "./predict.js";
+import { trainVitCommand } from "./train-vit.js";
 
 const GUIDE = "docs/ (README.md, docs/ARCHITECTURE.md)";
 
@@ -22,8 +26,13 @@ Commands:
   train seq2seq            Transformer or GRU+attention on copy/reverse or CMUdict G2P
                            (--task copy|g2p --model transformer|gru --epochs N --out DIR --json)
   g2p --model DIR WORD...  pronounce words with a trained G2P checkpoint
+  train vit|hybrid|cnn     ViT, hybrid ViT or ResNet on MNIST (--dataset mnist --data-dir DIR --epochs N --out DIR --json)
+  predict --model DIR IMAGE...  top-k labels of PNG/JPEG files with a trained image checkpoint
   bench [name] [--json]    run the benchmarks (see docs/PERFORMANCE.md)
   export onnx --model DIR --out FILE   a Hugging Face layout directory to ONNX (see docs/CHECKPOINTS.md)
+  attention --model DIR INPUT --out DIR
+                           attention pictures (heat maps, rollout, matrices) for one input
+  serve --model DIR        the attention explorer in the browser (http://127.0.0.1:8080)
   help                     this text
 
 Global options:
@@ -58,6 +67,12 @@ export async function main(argv: string[]): Promise<number> {
       return g2pCommand(rest);
     case "export":
       return exportCommand(rest);
+    case "predict":
+      return predictCommand(rest);
+    case "attention":
+      return attentionCommand(rest);
+    case "serve":
+      return serveCommand(rest);
     default:
       console.error(`tsformer: unknown command "${command}"\n\n${HELP}`);
       return 2;
@@ -87,6 +102,7 @@ function info(argv: string[]): number {
 async function trainCommand(argv: string[]): Promise<number> {
   const [what, ...rest] = argv;
   if (what === "seq2seq") return trainSeq2SeqCommand(rest);
+  if (what === "vit" || what === "hybrid" || what === "cnn") return trainVitCommand(what, rest);
   const { values } = parseArgs({
     args: rest,
     options: {
@@ -106,7 +122,7 @@ async function trainCommand(argv: string[]): Promise<number> {
   });
   applyBackend(values.backend);
   if (what !== "mlp") {
-    console.error(`tsformer train: unknown model "${what ?? ""}" (available: mlp, seq2seq)`);
+    console.error(`tsformer train: unknown model "${what ?? ""}" (available: mlp, seq2seq, vit, hybrid, cnn)`);
     return 2;
   }
   const { trainMnistMlp } = await import("../../examples/mnist-mlp.js");

@@ -12,8 +12,12 @@ import { matmulT } from "../ops/matmul.js";
 import { linear } from "../ops/functional.js";
 import { arange } from "../tensor/creation.js";
 import { split } from "../ops/shape.js";
+import { cat } from "../ops/shape.js";
 import { formatShape } from "../tensor/shape.js";
-import type { Tensor } from "../tensor/tensor.js";
+import { noGrad, Tensor } from "../tensor/tensor.js";
+import { defaultGenerator, type Generator } from "../tensor/random.js";
+import { KVCache } from "../attention/multi-head.js";
+import { sampleToken } from "../transformer/decoding.js";
 
 export interface GPT2Config {
   vocabSize: number;
@@ -29,11 +33,26 @@ export interface GPT2Config {
 
 const base = { layerNormEpsilon: 1e-5, embdPdrop: 0.1, attnPdrop: 0.1, residPdrop: 0.1 };
 
+/**
+ * Small models for this machine, then GPT-2's four sizes (Radford et al. 2019, Table 2; the
+ * vocabulary of 50257 byte-level BPE tokens and 1024 positions).
+ */
 export const gptPresets: Record<string, GPT2Config> = {
   "gpt-tiny": { ...base, vocabSize: 256, nPositions: 128, nEmbd: 64, nLayer: 2, nHead: 2 },
+  "gpt-char": { ...base, vocabSize: 128, nPositions: 128, nEmbd: 192, nLayer: 4, nHead: 6 },
   "gpt-mini": { ...base, vocabSize: 5000, nPositions: 256, nEmbd: 384, nLayer: 6, nHead: 6 },
   gpt2: { ...base, vocabSize: 50257, nPositions: 1024, nEmbd: 768, nLayer: 12, nHead: 12 },
+  "gpt2-medium": { ...base, vocabSize: 50257, nPositions: 1024, nEmbd: 1024, nLayer: 24, nHead: 16 },
+  "gpt2-large": { ...base, vocabSize: 50257, nPositions: 1024, nEmbd: 1280, nLayer: 36, nHead: 20 },
+  "gpt2-xl": { ...base, vocabSize: 50257, nPositions: 1024, nEmbd: 1600, nLayer: 48, nHead: 25 },
 };
+
+/** A config from a preset with some fields replaced (the vocabulary of a tokenizer, say). */
+export function gptConfig(preset: string, overrides: Partial<GPT2Config> = {}): GPT2Config {
+  const p = gptPresets[preset];
+  if (!p) throw new RangeError(`GPT-2: unknown preset "${preset}" (known: ${Object.keys(gptPresets).join(", ")})`);
+  return { ...p, ...overrides };
+}
 
 /** GPT-2's "Conv1D": a linear layer stored as [in, out], y = x W + b. */
 export class Conv1D extends Module {
@@ -61,9 +80,19 @@ export class GPT2Attention extends Module {
     this.c_proj = new Conv1D(C, C);
     this.resid_dropout = new Dropout(config.residPdrop);
   }
-  forward(x: Tensor): Tensor {
-    const [q, k, v] = split(this.c_attn.forward(x), this.config.nEmbd, 2); // 3 x [B, T, C]
-    const y = multiHeadAttentionFused(q, k, v, this.config.nHead, { causal: true }); // masked self-attention
+  /** x [B, T, C] -> [B, T, C]; with a cache, x holds only the new positions. */
+  forward(x: Tensor, cache: KVCache | null = null): Tensor {
+    let [q, k, v] = split(this.c_attn.forward(x), this.config.nEmbd, 2); // 3 x [B, T, C]
+    if (cache) {
+      if (cache.k && cache.v) {
+        k = cat([cache.k, k], 1); // the past keys and values, then this step's
+        v = cat([cache.v, v], 1);
+      }
+      cache.k = k;
+      cache.v = v;
+    }
+    // masked self-attention; with a cache the causal mask aligns the new queries with the last keys
+    const y = multiHeadAttentionFused(q, k, v, this.config.nHead, { causal: true });
     return this.resid_dropout.forward(this.c_proj.forward(y));
   }
 }
@@ -95,8 +124,8 @@ export class GPT2Block extends Module {
     this.ln_2 = new LayerNorm(config.nEmbd, config.layerNormEpsilon);
     this.mlp = new GPT2MLP(config);
   }
-  forward(x: Tensor): Tensor {
-    x = add(x, this.attn.forward(this.ln_1.forward(x)));
+  forward(x: Tensor, cache: KVCache | null = null): Tensor {
+    x = add(x, this.attn.forward(this.ln_1.forward(x), cache));
     return add(x, this.mlp.forward(this.ln_2.forward(x)));
   }
 }
@@ -122,16 +151,22 @@ export class GPT2Model extends Module {
     for (const b of this.h) zeros_(b.attn.c_attn.bias);
   }
 
-  /** int32 ids [B, T] -> hidden states [B, T, C] */
-  forward(inputIds: Tensor): { lastHiddenState: Tensor } {
+  /**
+   * int32 ids [B, T] -> hidden states [B, T, C]. With caches (one per layer, from newCaches),
+   * the ids are the positions after those already cached, which are not recomputed.
+   */
+  forward(inputIds: Tensor, options: { caches?: KVCache[] | null } = {}): { lastHiddenState: Tensor } {
     const [, T] = inputIds.shape;
     if (inputIds.ndim !== 2) throw new RangeError(`GPT-2: input ids must be [B, T], got ${formatShape(inputIds.shape)}`);
-    if (T > this.config.nPositions) {
-      throw new RangeError(`GPT-2: sequence length ${T} exceeds the context window of ${this.config.nPositions} positions`);
+    const caches = options.caches ?? null;
+    const past = caches ? caches[0].length : 0;
+    if (past + T > this.config.nPositions) {
+      throw new RangeError(`GPT-2: sequence length ${past + T} exceeds the context window of ${this.config.nPositions} positions`);
     }
-    const pos = arange(T);
+    const pos = arange(past, past + T, 1, { dtype: "int32" });
     let x = this.drop.forward(add(this.wte.forward(inputIds), this.wpe.forward(pos)));
-    for (const block of this.h) x = block.forward(x);
+    let i = 0;
+    for (const block of this.h) x = block.forward(x, caches ? caches[i++] : null);
     return { lastHiddenState: this.ln_f.forward(x) };
   }
 }
@@ -145,8 +180,81 @@ export class GPT2LMHeadModel extends Module {
   }
 
   /** Logits over the vocabulary, the output projection tied to wte: [B, T, V]. */
-  forward(inputIds: Tensor): { logits: Tensor } {
-    const h = this.transformer.forward(inputIds).lastHiddenState;
+  forward(inputIds: Tensor, options: { caches?: KVCache[] | null } = {}): { logits: Tensor } {
+    const h = this.transformer.forward(inputIds, options).lastHiddenState;
     return { logits: matmulT(h, this.transformer.wte.weight, false, true) };
   }
+
+  /** One empty key/value cache per layer. */
+  newCaches(): KVCache[] {
+    return Array.from({ length: this.config.nLayer }, () => new KVCache());
+  }
+
+  /**
+   * Continue a prompt token by token (§2: p(x) = prod p(s_n | s_1..s_{n-1})), feeding each
+   * choice back in. The key/value cache makes each new token cost O(T), not O(T^2).
+   * See GenerateOptions for sampling, the stop token and what happens at the context limit.
+   */
+  generate(prompt: readonly number[], options: GenerateOptions): number[] {
+    const ctx = this.config.nPositions;
+    const V = this.config.vocabSize;
+    for (let i = 0; i < prompt.length; i++) {
+      if (!Number.isInteger(prompt[i]) || prompt[i] < 0 || prompt[i] >= V) {
+        throw new RangeError(`GPT-2 generate: prompt token ${i} is ${prompt[i]}, outside the vocabulary [0, ${V})`);
+      }
+    }
+    if (prompt.length === 0) throw new RangeError("GPT-2 generate: the prompt is empty (give at least one token, e.g. a start or newline token)");
+    let context = [...prompt];
+    if (context.length > ctx) {
+      if (!options.truncatePrompt) {
+        throw new RangeError(`GPT-2 generate: the prompt has ${context.length} tokens, more than the context window of ${ctx}; shorten it or pass truncatePrompt (keeps the last ${ctx})`);
+      }
+      context = context.slice(-ctx);
+    }
+    const g = options.generator ?? defaultGenerator;
+    const greedy = options.temperature === 0;
+    const out: number[] = [];
+    const wasTraining = this.training;
+    this.eval();
+    noGrad(() => {
+      let caches = this.newCaches();
+      let input = context; // tokens the model has not seen yet
+      for (let n = 0; n < options.maxNewTokens; n++) {
+        if (caches[0].length + input.length > ctx) {
+          // the window is full: restart from its last half (one full pass every ctx/2 tokens)
+          context = context.slice(-Math.floor(ctx / 2));
+          caches = this.newCaches();
+          input = context;
+        }
+        const logits = this.forward(new Tensor(Int32Array.from(input), [1, input.length]), { caches }).logits; // [1, t, V]
+        const last = logits.data.subarray((input.length - 1) * V, input.length * V) as Float32Array;
+        let tok: number;
+        if (greedy) {
+          tok = 0;
+          for (let j = 1; j < V; j++) if (last[j] > last[tok]) tok = j;
+        } else tok = sampleToken(last, options, g);
+        out.push(tok);
+        if (options.eos !== undefined && tok === options.eos) break;
+        context.push(tok);
+        input = [tok];
+      }
+    });
+    this.train(wasTraining);
+    return out;
+  }
+}
+
+export interface GenerateOptions {
+  maxNewTokens: number;
+  /** 0 picks the most likely token (greedy); default 1. */
+  temperature?: number;
+  /** Keep the k most likely tokens (0 = all). */
+  topK?: number;
+  /** Nucleus sampling: the smallest set reaching probability p (1 = all). */
+  topP?: number;
+  /** Stop after generating this token (it is included in the output). */
+  eos?: number;
+  /** A prompt longer than the context window is an error unless this is set: then its last nPositions tokens are kept. */
+  truncatePrompt?: boolean;
+  generator?: Generator;
 }

@@ -13,6 +13,7 @@ import { multiHeadAttentionFused } from "../ops/attention.js";
 import { add, gelu } from "../ops/elementwise.js";
 import { expand, narrow, reshape, cat, unfold } from "../ops/shape.js";
 import { matmulT } from "../ops/matmul.js";
+import { resizePositionEmbeddings } from "../position/resize.js";
 import { formatShape } from "../tensor/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
 
@@ -36,40 +37,108 @@ const base: Omit<ViTConfig, "hiddenSize" | "numHiddenLayers" | "numAttentionHead
   hiddenDropoutProb: 0, attentionProbsDropoutProb: 0, qkvBias: true,
 };
 
-/** Table 1 of the paper (Ti and S from DeiT), plus a small model for 28x28 digits. */
-export const vitPresets: Record<string, ViTConfig> = {
-  "vit-tiny-patch16-224": { ...base, patchSize: 16, hiddenSize: 192, numHiddenLayers: 12, numAttentionHeads: 3, intermediateSize: 768 },
-  "vit-small-patch16-224": { ...base, patchSize: 16, hiddenSize: 384, numHiddenLayers: 12, numAttentionHeads: 6, intermediateSize: 1536 },
-  "vit-base-patch16-224": { ...base, patchSize: 16, hiddenSize: 768, numHiddenLayers: 12, numAttentionHeads: 12, intermediateSize: 3072 },
-  "vit-base-patch32-224": { ...base, patchSize: 32, hiddenSize: 768, numHiddenLayers: 12, numAttentionHeads: 12, intermediateSize: 3072 },
-  "vit-large-patch16-224": { ...base, patchSize: 16, hiddenSize: 1024, numHiddenLayers: 24, numAttentionHeads: 16, intermediateSize: 4096 },
-  "vit-large-patch32-224": { ...base, patchSize: 32, hiddenSize: 1024, numHiddenLayers: 24, numAttentionHeads: 16, intermediateSize: 4096 },
-  "vit-huge-patch14-224": { ...base, patchSize: 14, hiddenSize: 1280, numHiddenLayers: 32, numAttentionHeads: 16, intermediateSize: 5120 },
-  "vit-mnist": { ...base, imageSize: 28, numChannels: 1, numLabels: 10, patchSize: 4, hiddenSize: 64, numHiddenLayers: 4, numAttentionHeads: 4, intermediateSize: 128 },
+const sizes = {
+  // Table 1 of the paper (Base, Large, Huge); Tiny and Small from DeiT (Touvron et al. 2021)
+  tiny: { hiddenSize: 192, numHiddenLayers: 12, numAttentionHeads: 3, intermediateSize: 768 },
+  small: { hiddenSize: 384, numHiddenLayers: 12, numAttentionHeads: 6, intermediateSize: 1536 },
+  base: { hiddenSize: 768, numHiddenLayers: 12, numAttentionHeads: 12, intermediateSize: 3072 },
+  large: { hiddenSize: 1024, numHiddenLayers: 24, numAttentionHeads: 16, intermediateSize: 4096 },
+  huge: { hiddenSize: 1280, numHiddenLayers: 32, numAttentionHeads: 16, intermediateSize: 5120 },
 };
 
-/** Image -> sequence of patch vectors: [B, C, H, W] -> [B, N, D] with N = HW/P^2. */
-export class ViTPatchEmbeddings extends Module {
-  projection: Conv2d;
+/**
+ * Named configs: `vit-{tiny,small,base,large}-patch{16,32}-224`, `vit-huge-patch{14,16,32}-224`
+ * (Hugging Face's names; `vitPreset` also takes the paper's "ViT-B/16"), and `vit-mnist`, a
+ * small model for 28x28 digits.
+ */
+export const vitPresets: Record<string, ViTConfig> = {};
+for (const [name, size] of Object.entries(sizes)) {
+  for (const p of name === "huge" ? [14, 16, 32] : [16, 32]) vitPresets[`vit-${name}-patch${p}-224`] = { ...base, ...size, patchSize: p };
+}
+vitPresets["vit-mnist"] = { ...base, imageSize: 28, numChannels: 1, numLabels: 10, patchSize: 4, hiddenSize: 64, numHiddenLayers: 4, numAttentionHeads: 4, intermediateSize: 128 };
+
+const paperLetters: Record<string, string> = { ti: "tiny", s: "small", b: "base", l: "large", h: "huge" };
+
+/** A preset by name: "vit-base-patch16-224", "vit-base/16" or the paper's "ViT-B/16". Unknown names list the known ones. */
+export function vitPreset(name: string): ViTConfig {
+  let key = name;
+  const m = /^vit-(ti|s|b|l|h|tiny|small|base|large|huge)\/(\d+)$/i.exec(name);
+  if (m) key = `vit-${paperLetters[m[1].toLowerCase()] ?? m[1].toLowerCase()}-patch${m[2]}-224`;
+  const c = vitPresets[key];
+  if (!c) throw new Error(`ViT: unknown preset "${name}" (known: ${Object.keys(vitPresets).join(", ")})`);
+  return { ...c };
+}
+
+/**
+ * Parameters of ViTForImageClassification(config), counted from the config alone, so the
+ * paper's Table 1 can be checked without allocating ViT-H (632M floats).
+ */
+export function vitParameterCount(c: ViTConfig, options: { withHead?: boolean } = {}): number {
+  const D = c.hiddenSize, M = c.intermediateSize, P = c.patchSize;
+  const N = (c.imageSize / P) ** 2;
+  const embeddings = c.numChannels * P * P * D + D /* projection */ + D /* [CLS] */ + (N + 1) * D /* E_pos */;
+  const attention = 3 * D * D + (c.qkvBias ? 3 * D : 0) + D * D + D; // Q, K, V, output
+  const mlp = D * M + M + M * D + D;
+  const layer = attention + mlp + 2 * 2 * D; // + two layer norms
+  const head = (options.withHead ?? true) ? D * c.numLabels + c.numLabels : 0;
+  return embeddings + c.numHiddenLayers * layer + 2 * D /* final LN */ + head;
+}
+
+/** What ViTEmbeddings needs from a patch embedder: the plain linear patches, or the hybrid's CNN features. */
+export interface PatchEmbedder extends Module {
+  /** Patches per image at the current image size. */
   readonly numPatches: number;
+  /** Side of the patch grid for a size x size image; throws, naming the sizes, when they do not fit. */
+  gridSize(imageSize: number): number;
+  /** Change the input resolution (the position embeddings are resized by ViTModel.setImageSize). */
+  setImageSize(imageSize: number): void;
+  /** [B, C, H, W] -> [B, N, D] */
+  forward(pixelValues: Tensor): Tensor;
+}
+
+/** Image -> sequence of patch vectors: [B, C, H, W] -> [B, N, D] with N = HW/P^2. */
+export class ViTPatchEmbeddings extends Module implements PatchEmbedder {
+  projection: Conv2d;
+  numPatches: number;
+  imageSize: number;
 
   constructor(readonly config: ViTConfig) {
     super();
     const { imageSize, patchSize, numChannels, hiddenSize } = config;
-    if (imageSize % patchSize !== 0) throw new RangeError(`ViT: image size ${imageSize} is not divisible by patch size ${patchSize}`);
-    this.numPatches = (imageSize / patchSize) ** 2;
+    this.imageSize = imageSize;
+    this.numPatches = this.gridSize(imageSize) ** 2;
     this.projection = new Conv2d(numChannels, hiddenSize, patchSize, { stride: patchSize });
   }
 
+  gridSize(imageSize: number): number {
+    const P = this.config.patchSize;
+    if (!(Number.isInteger(imageSize) && imageSize > 0 && imageSize % P === 0)) {
+      throw new RangeError(`ViT: image size ${imageSize} is not divisible by patch size ${P}`);
+    }
+    return imageSize / P;
+  }
+
+  setImageSize(imageSize: number): void {
+    this.numPatches = this.gridSize(imageSize) ** 2;
+    this.imageSize = imageSize;
+  }
+
   forward(pixelValues: Tensor): Tensor {
-    const { numChannels, imageSize } = this.config;
+    const { numChannels } = this.config;
+    const S = this.imageSize, P = this.config.patchSize, D = this.config.hiddenSize;
     const [, C, H, W] = pixelValues.shape;
-    if (pixelValues.ndim !== 4 || C !== numChannels || H !== imageSize || W !== imageSize) {
-      throw new RangeError(`ViT: expected pixel values [B, ${numChannels}, ${imageSize}, ${imageSize}], got ${formatShape(pixelValues.shape)}`);
+    if (pixelValues.ndim !== 4 || C !== numChannels) {
+      throw new RangeError(`ViT: expected pixel values [B, ${numChannels}, ${S}, ${S}], got ${formatShape(pixelValues.shape)}`);
+    }
+    if (H % P !== 0 || W % P !== 0) {
+      throw new RangeError(`ViT: image size ${H}x${W} is not divisible by patch size ${P} (pixel values ${formatShape(pixelValues.shape)})`);
+    }
+    if (H !== S || W !== S) {
+      throw new RangeError(`ViT: expected pixel values [B, ${numChannels}, ${S}, ${S}], got ${formatShape(pixelValues.shape)}` +
+        " (setImageSize changes the resolution, interpolating the position embeddings)");
     }
     // The convolution with stride = kernel = P is a linear map of each flattened patch:
     // patches^T W^T + b computed straight into [B, N, D] (no [B, D, N] -> [B, N, D] transpose).
-    const P = this.config.patchSize, D = this.config.hiddenSize;
     const patches = unfold(pixelValues, P, { stride: P }); // [B, C*P*P, N]
     const w = reshape(this.projection.weight, [D, numChannels * P * P]); // [D, C*P*P]
     return add(matmulT(patches, w, true, true), this.projection.bias!); // [B, N, D]
@@ -77,16 +146,16 @@ export class ViTPatchEmbeddings extends Module {
 }
 
 /** Eq. 1: z0 = [x_class; x_p^1 E; ...; x_p^N E] + E_pos */
-export class ViTEmbeddings extends Module {
+export class ViTEmbeddings<P extends PatchEmbedder = ViTPatchEmbeddings> extends Module {
   cls_token: Parameter;
   position_embeddings: Parameter;
-  patch_embeddings: ViTPatchEmbeddings;
+  patch_embeddings: P;
   dropout: Dropout;
 
-  constructor(config: ViTConfig) {
+  constructor(config: ViTConfig, patchEmbeddings?: P) {
     super();
     const D = config.hiddenSize;
-    this.patch_embeddings = new ViTPatchEmbeddings(config);
+    this.patch_embeddings = patchEmbeddings ?? (new ViTPatchEmbeddings(config) as unknown as P);
     const N = this.patch_embeddings.numPatches;
     this.cls_token = new Parameter(new Float32Array(D), [1, 1, D]);
     this.position_embeddings = new Parameter(new Float32Array((N + 1) * D), [1, N + 1, D]);
@@ -210,14 +279,14 @@ export class ViTEncoder extends Module {
   }
 }
 
-export class ViTModel extends Module {
-  embeddings: ViTEmbeddings;
+export class ViTModel<P extends PatchEmbedder = ViTPatchEmbeddings> extends Module {
+  embeddings: ViTEmbeddings<P>;
   encoder: ViTEncoder;
   layernorm: LayerNorm;
 
-  constructor(readonly config: ViTConfig) {
+  constructor(public config: ViTConfig, patchEmbeddings?: P) {
     super();
-    this.embeddings = new ViTEmbeddings(config);
+    this.embeddings = new ViTEmbeddings<P>(config, patchEmbeddings);
     this.encoder = new ViTEncoder(config);
     this.layernorm = new LayerNorm(config.hiddenSize, config.layerNormEps);
     initViTWeights(this);
@@ -227,30 +296,58 @@ export class ViTModel extends Module {
   forward(pixelValues: Tensor): { lastHiddenState: Tensor } {
     return { lastHiddenState: this.layernorm.forward(this.encoder.forward(this.embeddings.forward(pixelValues))) };
   }
+
+  /**
+   * Section 3.2, fine-tuning at higher resolution: keep the patch size (so the sequence grows),
+   * and 2-D interpolate the pre-trained position embeddings to the new patch grid, since the
+   * learned 1-D table has no meaning beyond its length. The [CLS] position is kept. Replaces
+   * the position_embeddings Parameter: build the optimizer afterwards.
+   */
+  setImageSize(imageSize: number): void {
+    const pe = this.embeddings.patch_embeddings;
+    const g = pe.gridSize(imageSize);
+    const resized = resizePositionEmbeddings(this.embeddings.position_embeddings, g, g); // [1, 1+N, D] -> [1, 1+g*g, D]
+    this.embeddings.position_embeddings = new Parameter(resized);
+    pe.setImageSize(imageSize);
+    this.config = { ...this.config, imageSize };
+  }
 }
 
 /** Eq. 4: y = head(LN(z_L^0)), the [CLS] token's final state. */
-export class ViTForImageClassification extends Module {
-  vit: ViTModel;
+export class ViTForImageClassification<P extends PatchEmbedder = ViTPatchEmbeddings> extends Module {
+  vit: ViTModel<P>;
   classifier: Linear;
 
-  constructor(readonly config: ViTConfig) {
+  constructor(public config: ViTConfig, patchEmbeddings?: P) {
     super();
-    this.vit = new ViTModel(config);
+    this.vit = new ViTModel<P>(config, patchEmbeddings);
     this.classifier = new Linear(config.hiddenSize, config.numLabels);
     initViTWeights(this.classifier);
   }
 
+  /** pixel values [B, C, H, W] -> { logits [B, numLabels] } */
   forward(pixelValues: Tensor): { logits: Tensor } {
     const h = this.vit.forward(pixelValues).lastHiddenState; // [B, N+1, D]
     const cls = reshape(narrow(h, 1, 0, 1), [h.shape[0], h.shape[2]]); // [B, D]
     return { logits: this.classifier.forward(cls) };
   }
+
+  /** Fine-tune at another resolution (section 3.2); see ViTModel.setImageSize. */
+  setImageSize(imageSize: number): void {
+    this.vit.setImageSize(imageSize);
+    this.config = { ...this.config, imageSize };
+  }
 }
 
-/** Hugging Face's ViT init: truncated normal(0.02) for linear and conv weights, zero biases. */
+/**
+ * Hugging Face's ViT init: truncated normal(0.02) for linear and conv weights, zero biases. A
+ * CNN backbone (the hybrid's) keeps its own initialisation.
+ */
 function initViTWeights(root: Module): void {
+  const skip = new Set<Module>();
+  for (const [name, m] of root.namedModules()) if (name.split(".").includes("backbone")) skip.add(m);
   for (const m of root.modules()) {
+    if (skip.has(m)) continue;
     if (m instanceof Linear || m instanceof Conv2d) {
       truncNormal_(m.weight, 0, 0.02);
       if (m.bias) zeros_(m.bias);

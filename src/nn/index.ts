@@ -7,3 +7,4 @@ export * as init from "./init.js";
 export * as functional from "../ops/index.js";
 export * from "./losses.js";
 export * from "./gru.js";
+export * from "./group-norm.js";

@@ -4,8 +4,25 @@
 
 import { formatShape } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
-import { broadcastRaw } from "./elementwise.js";
+import { add, broadcastRaw, mul } from "./elementwise.js";
+import { softmax } from "./functional.js";
+import { matmulT } from "./matmul.js";
+import { permute, reshape } from "./shape.js";
 import { assertFloat, backend } from "./util.js";
+
+/**
+ * Receives the attention weights [B, H, Tq, Tk] of every attention call while set; src/explain
+ * sets it to record them. Null (the default) keeps the fused kernels, which never form the weights.
+ */
+export type AttentionObserver = (weights: Tensor, op: "scaledDotProductAttention" | "multiHeadAttention") => void;
+let attentionObserver: AttentionObserver | null = null;
+
+/** Install (or with null remove) the observer; returns the previous one so callers can nest. */
+export function setAttentionObserver(fn: AttentionObserver | null): AttentionObserver | null {
+  const prev = attentionObserver;
+  attentionObserver = fn;
+  return prev;
+}
 
 export interface SdpaOptions {
   /** Boolean-like (int32, nonzero = may attend) or additive float mask, broadcastable to [B, H, Tq, Tk]. */
@@ -31,6 +48,7 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
     throw new RangeError(`scaledDotProductAttention: v ${formatShape(v.shape)} does not match k ${formatShape(k.shape)} (key/value lengths ${Tk} vs ${v.shape[2]})`);
   }
   const scale = options.scale ?? 1 / Math.sqrt(D);
+  if (attentionObserver) return observedAttention(q, k, v, scale, options, "scaledDotProductAttention");
   const m = options.mask ? additiveMask(options.mask, B, H, Tq, Tk) : null;
   const bh = B * H;
   const out = new Float32Array(bh * Tq * Dv), lse = new Float32Array(bh * Tq);
@@ -97,6 +115,12 @@ export function multiHeadAttentionFused(q: Tensor, k: Tensor, v: Tensor, numHead
     throw new RangeError(`multiHeadAttention: v ${formatShape(v.shape)} does not match k ${formatShape(k.shape)} (key/value lengths ${Tk} vs ${v.shape[1]})`);
   }
   const scale = options.scale ?? 1 / Math.sqrt(D);
+  if (attentionObserver) {
+    // [B, T, H*D] -> [B, H, T, D], attend with the weights formed, and back to [B, Tq, H*Dv]
+    const heads = (x: Tensor, T: number, d: number) => permute(reshape(x, [B, T, H, d]), [0, 2, 1, 3]);
+    const o = observedAttention(heads(q, Tq, D), heads(k, Tk, D), heads(v, Tk, Dv), scale, options, "multiHeadAttention");
+    return reshape(permute(o, [0, 2, 1, 3]), [B, Tq, H * Dv]);
+  }
   const m = options.mask ? additiveMask(options.mask, B, H, Tq, Tk) : null;
   const bh = B * H;
   const out = new Float32Array(B * Tq * H * Dv), lse = new Float32Array(bh * Tq);
@@ -112,4 +136,45 @@ export function multiHeadAttentionFused(q: Tensor, k: Tensor, v: Tensor, numHead
     backend().attentionBackward({ ...args, gradOut: g.data as Float32Array, gradQ: dq, gradK: dk, gradV: dv });
     return [new Tensor(dq, q.shape), new Tensor(dk, k.shape), new Tensor(dv, v.shape)];
   });
+}
+
+/**
+ * The five steps with the weights as a tensor in the graph (so explain/ can take their gradient):
+ * A = softmax(Q K^T * scale + mask), out = A V. q, k [B, H, T, D], v [B, H, Tk, Dv].
+ */
+function observedAttention(q: Tensor, k: Tensor, v: Tensor, scale: number, options: SdpaOptions,
+  op: "scaledDotProductAttention" | "multiHeadAttention"): Tensor {
+  const [B, H, Tq] = q.shape;
+  const Tk = k.shape[2];
+  let scores = mul(matmulT(q, k, false, true), scale); // [B, H, Tq, Tk]
+  let rowValid: Tensor | null = null;
+  if (options.mask || options.causal) {
+    // one additive [B, H, Tq, Tk] mask; -inf becomes -1e30 and fully masked rows get weight 0,
+    // as in the fused kernels (a row of -inf would make softmax NaN)
+    const add4 = options.mask ? additiveMask(options.mask, B, H, Tq, Tk) : null;
+    const full = new Float32Array(B * H * Tq * Tk);
+    const valid = new Float32Array(B * H * Tq);
+    for (let b = 0; b < B; b++) {
+      for (let h = 0; h < H; h++) {
+        const bh = b * H + h;
+        const src = add4 ? (add4.batch === 1 ? 0 : add4.headDiv === 1 ? bh : b) * Tq * Tk : -1;
+        for (let i = 0; i < Tq; i++) {
+          let any = false;
+          for (let j = 0; j < Tk; j++) {
+            let m = src >= 0 ? add4!.data[src + i * Tk + j] : 0;
+            if (options.causal && j > i + (Tk - Tq)) m = -Infinity;
+            if (m !== -Infinity) any = true;
+            full[(bh * Tq + i) * Tk + j] = Math.max(m, -1e30);
+          }
+          valid[bh * Tq + i] = any ? 1 : 0;
+        }
+      }
+    }
+    scores = add(scores, new Tensor(full, [B, H, Tq, Tk]));
+    rowValid = new Tensor(valid, [B, H, Tq, 1]);
+  }
+  let weights = softmax(scores, -1);
+  if (rowValid) weights = mul(weights, rowValid);
+  attentionObserver!(weights, op);
+  return matmulT(weights, v, false, false); // [B, H, Tq, Dv]
 }

@@ -111,6 +111,18 @@ export function dropout(x: Tensor, p = 0.5, training = true, generator: Generato
   });
 }
 
+/** out = `row` repeated `rows` times, by doubling copies (one set() per row costs more than the GEMM for narrow rows). */
+function repeatRows(out: Float32Array, row: Float32Array, rows: number): void {
+  if (rows === 0 || row.length === 0) return;
+  out.set(row, 0);
+  const w = row.length;
+  for (let filled = 1; filled < rows;) {
+    const n = Math.min(filled, rows - filled);
+    out.copyWithin(filled * w, 0, n * w);
+    filled += n;
+  }
+}
+
 /**
  * y = x W^T + b with W [out, in] (PyTorch's layout), as one op: the GEMM reads W transposed
  * in place and starts from the bias rows (beta = 1), so no transpose and no separate add.
@@ -130,7 +142,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   const rows = inF === 0 ? 0 : x.numel / inF;
   const outShape = [...x.shape.slice(0, -1), outF];
   const out = new Float32Array(rows * outF);
-  if (bias) for (let r = 0; r < rows; r++) out.set(bias.data, r * outF);
+  if (bias) repeatRows(out, bias.data as Float32Array, rows);
   const xd = x.data as Float32Array, wd = weight.data as Float32Array;
   const gemm = (transA: boolean, transB: boolean, m: number, n: number, k: number, a: Float32Array, lda: number,
     b: Float32Array, ldb: number, beta: number, c: Float32Array, ldc: number): void =>

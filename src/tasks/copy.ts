@@ -3,7 +3,7 @@
 // generator; the held-out set never repeats a training sequence.
 
 import { Vocabulary } from "../data/vocab.js";
-import { Generator } from "../tensor/random.js";
+import { Generator, manualSeed } from "../tensor/random.js";
 import { sequenceErrorRates, type SequenceErrorRates } from "../train/seq-metrics.js";
 import { decodeAll, defaultSpec, type ModelKind, type Pair, Seq2Seq, type Seq2SeqSpec, trainSeq2Seq, type EpochStats } from "./seq2seq.js";
 
@@ -86,6 +86,7 @@ export function runCopyTask(o: CopyTaskOptions = {}): CopyTaskResult {
     spec = defaultSpec(kind, data.vocab.size, data.vocab.size, "tiny", 2 * (o.maxLen ?? 10) + 4);
     spec.config.dropout = 0; // nothing to regularise: the task is deterministic and the data plentiful
   }
+  manualSeed(o.seed ?? 1); // the initial weights too, so a run does not depend on what ran before it
   const model = new Seq2Seq(spec);
   const epochs = trainSeq2Seq(model, data.train, {
     epochs: o.epochs ?? 15, batchSize: o.batchSize ?? 64, lr: o.lr ?? 3e-3, seed: o.seed ?? 1,

@@ -4,6 +4,7 @@
 
 import { type G2PEntry, loadCmudict, normalizeCmudict, rawCmudict } from "../data/cmudict.js";
 import { Vocabulary } from "../data/vocab.js";
+import { manualSeed } from "../tensor/random.js";
 import { type SequenceErrorRates, sequenceErrorRates } from "../train/seq-metrics.js";
 import {
   decodeAll, defaultSpec, type EpochStats, type ModelKind, type Pair, Seq2Seq, type Seq2SeqSpec, trainSeq2Seq,
@@ -115,6 +116,7 @@ export function trainG2P(o: G2PTrainOptions = {}): G2PResult {
   const data = g2pData(o);
   const kind = o.initModel?.kind ?? o.model ?? "transformer";
   const spec = o.initModel?.spec ?? o.spec ?? defaultSpec(kind, data.letters.size, data.phonemes.size, o.size ?? "small", 64);
+  if (!o.initModel) manualSeed(o.seed ?? 0); // initial weights from the run's seed, not from earlier draws
   const model = o.initModel ?? new Seq2Seq(spec);
   const train = toPairs(data, data.train);
   const epochs = trainSeq2Seq(model, train, {

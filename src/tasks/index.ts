@@ -5,3 +5,6 @@ export * from "./seq2seq.js";
 export * from "./copy.js";
 export * from "./g2p.js";
 export * from "./g2p-checkpoint.js";
+export * from "./image-classification.js";
+export * from "./image-checkpoint.js";
+export * from "./mnist-classification.js";

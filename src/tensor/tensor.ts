@@ -240,11 +240,28 @@ function topoSort(root: Tensor): Tensor[] {
   return order;
 }
 
+/** out[i] = a[i] + b[i] (out may be a). */
+export type ArrayAdder = (a: Float32Array, b: Float32Array, out: Float32Array) => void;
+
+function addArraysJs(a: Float32Array, b: Float32Array, out: Float32Array): void {
+  for (let i = 0; i < out.length; i++) out[i] = a[i] + b[i];
+}
+
+let addArrays: ArrayAdder = addArraysJs;
+
+/**
+ * The kernel that sums gradients meeting at a tensor during backward(). The tensor layer sits
+ * above the backends, so the ops layer installs the current backend's add here (gradient sums
+ * are a tenth of a ViT training step when done in a JavaScript loop).
+ */
+export function setGradientAdder(fn: ArrayAdder | null): void {
+  addArrays = fn ?? addArraysJs;
+}
+
 function accumulate(into: Tensor | undefined, g: Tensor): Tensor {
   if (!into) return g;
   const out = new Float32Array(into.data.length);
-  const a = into.data, b = g.data;
-  for (let i = 0; i < out.length; i++) out[i] = a[i] + b[i];
+  addArrays(into.data as Float32Array, g.data as Float32Array, out);
   return new Tensor(out, into.shape);
 }
 
@@ -260,8 +277,7 @@ class GradSums {
       return;
     }
     if (this.owned.has(cur)) {
-      const a = cur.data, b = g.data;
-      for (let i = 0; i < a.length; i++) a[i] += b[i];
+      addArrays(cur.data as Float32Array, g.data as Float32Array, cur.data as Float32Array);
       return;
     }
     const sum = accumulate(cur, g);

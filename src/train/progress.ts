@@ -27,7 +27,7 @@ export class ProgressBar {
     if (this.active) {
       this.bar = new cliProgress.SingleBar({
         stream,
-        format: "{title} [{bar}] {value}/{total} | loss {loss} | {rate} {unit} | ETA {eta_formatted}",
+        format: "{title} [{bar}] {value}/{total} | loss {loss}{extra} | {rate} {unit} | ETA {eta_formatted}",
         barsize: 24,
         hideCursor: true,
         clearOnComplete: false,
@@ -44,14 +44,14 @@ export class ProgressBar {
   begin(total: number, title: string): void {
     this.start = performance.now();
     this.units = 0;
-    this.bar?.start(total, 0, { title, loss: "-", rate: "-", unit: this.unit });
+    this.bar?.start(total, 0, { title, loss: "-", extra: "", rate: "-", unit: this.unit });
   }
 
-  /** One more step: `units` tokens (or examples) processed, the latest loss. */
-  tick(units: number, loss: number): void {
+  /** One more step: `units` tokens (or examples) processed, the latest loss; `extra` follows the loss (e.g. " | acc 97.1%"). */
+  tick(units: number, loss: number, extra = ""): void {
     this.units += units;
     const sec = (performance.now() - this.start) / 1000;
-    this.bar?.increment(1, { loss: loss.toFixed(4), rate: sec > 0 ? Math.round(this.units / sec).toString() : "-", unit: this.unit });
+    this.bar?.increment(1, { loss: loss.toFixed(4), extra, rate: sec > 0 ? Math.round(this.units / sec).toString() : "-", unit: this.unit });
   }
 
   end(): void {
