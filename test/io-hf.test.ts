@@ -179,3 +179,12 @@ test("sharded saves: shards of at most maxShardSize bytes, an index transformers
   const w = h.transformer.wte.weight.data, w0 = model.transformer.wte.weight.data;
   for (let i = 0; i < w.length; i++) assert.ok(Math.abs(w[i] - w0[i]) <= Math.abs(w0[i]) * 2 ** -11 + 2 ** -24);
 });
+
+test("a hybrid ViT (CNN patch embeddings) is refused by savePretrained, fromPretrained and ONNX export, by name", async () => {
+  const hybrid = new models.HybridViTForImageClassification(models.hybridVitPresets["hybrid-vit-mnist"]);
+  await assert.rejects(hybrid.savePretrained(join(tmp, "hybrid")), /embeds patches with HybridPatchEmbeddings, not the linear projection/);
+  await assert.rejects(models.HybridViTForImageClassification.fromPretrained(join(FIX, "vit-classifier")),
+    /HybridViTForImageClassification\.fromPretrained: only ViTForImageClassification itself reads/);
+  assert.throws(() => io.toOnnx(hybrid), /no exporter for HybridViTForImageClassification/);
+  assert.ok(!existsSync(join(tmp, "hybrid")));
+});

@@ -4,3 +4,4 @@ export * from "./layout.js";
 export * from "./vit.js";
 export * from "./gpt2.js";
 export * from "./pretrained.js";
+export * from "./bert.js";

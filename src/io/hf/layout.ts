@@ -35,6 +35,8 @@ export interface PretrainedSpec<C, M extends Module> {
   ignore?: RegExp[];
   /** [copy, original]: a copy that must equal the original (tied weights); it stands in when the original is absent. */
   tied?: [string, string][];
+  /** Throws when this instance cannot be written in the layout (a variant the family's layout does not describe). */
+  checkSavable?(model: M): void;
   /** Number of classes, for models with a classifier (config.json then carries id2label/label2id). */
   numLabels?(c: C): number;
 }
@@ -257,6 +259,7 @@ function shardName(i: number, n: number): string {
 
 /** Write config.json and the weights (one file, or shards with an index) into DIR. */
 export function savePretrained<C, M extends Module & { config: C }>(spec: PretrainedSpec<C, M>, model: M, dir: string, options: SavePretrainedOptions = {}): void {
+  spec.checkSavable?.(model);
   mkdirSync(dir, { recursive: true });
   const sd = model.stateDict();
   const save: SaveOptions = { metadata: { format: "pt" }, floatDType: options.floatDType };

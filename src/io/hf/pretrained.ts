@@ -41,7 +41,13 @@ export const pretrainedSpecs = new Map<string, PretrainedSpec<any, any>>(); // e
 export function attachPretrained<C, M extends Module & { config: C }>(cls: { prototype: M }, spec: PretrainedSpec<C, M>): void {
   pretrainedSpecs.set(spec.architecture, spec);
   Object.defineProperty(cls, "fromPretrained", {
-    value: async (dir: string, options?: FromPretrainedOptions) => loadPretrained(spec, dir, options).model,
+    value: async function (this: unknown, dir: string, options?: FromPretrainedOptions) {
+      // statics are inherited: a subclass (a hybrid ViT, say) has no layout of its own
+      if (this !== cls && typeof this === "function") {
+        throw new Error(`${this.name}.fromPretrained: only ${spec.architecture} itself reads the Hugging Face ${spec.architecture} layout`);
+      }
+      return loadPretrained(spec, dir, options).model;
+    },
     writable: true, configurable: true,
   });
   Object.defineProperty(cls.prototype, "savePretrained", {

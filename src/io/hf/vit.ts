@@ -1,6 +1,6 @@
 // ViT in the Hugging Face layout: transformers' ViTConfig keys <-> tsformer's ViTConfig.
 
-import { ViTForImageClassification, ViTModel, type ViTConfig } from "../../models/vit.js";
+import { ViTForImageClassification, ViTModel, ViTPatchEmbeddings, type ViTConfig } from "../../models/vit.js";
 import { ConfigReader, type HFConfig, type PretrainedSpec } from "./layout.js";
 
 function vitConfigFromHF(hf: HFConfig, where: string): ViTConfig {
@@ -45,13 +45,21 @@ function vitConfigToHF(c: ViTConfig): HFConfig {
 // checkpoints that carry it load, the pooler is left out.
 const ignore = [/(^|\.)pooler\.dense\.(weight|bias)$/];
 
+/** A hybrid ViT (CNN patch embeddings) has no transformers ViT layout. */
+export function checkPlainViT(model: ViTModel | ViTForImageClassification): void {
+  const vit = model instanceof ViTForImageClassification ? model.vit : model;
+  if (!(vit.embeddings.patch_embeddings instanceof ViTPatchEmbeddings)) {
+    throw new Error(`savePretrained: this ViT embeds patches with ${(vit.embeddings.patch_embeddings as object).constructor.name}, not the linear projection of transformers' ViT layout`);
+  }
+}
+
 export const vitModelSpec: PretrainedSpec<ViTConfig, ViTModel> = {
   architecture: "ViTModel", modelType: "vit", basePrefix: "vit",
-  configFromHF: vitConfigFromHF, configToHF: vitConfigToHF, create: (c) => new ViTModel(c), ignore,
+  configFromHF: vitConfigFromHF, configToHF: vitConfigToHF, create: (c) => new ViTModel(c), ignore, checkSavable: checkPlainViT,
 };
 
 export const vitForImageClassificationSpec: PretrainedSpec<ViTConfig, ViTForImageClassification> = {
   architecture: "ViTForImageClassification", modelType: "vit", basePrefix: "vit",
-  configFromHF: vitConfigFromHF, configToHF: vitConfigToHF, create: (c) => new ViTForImageClassification(c), ignore,
+  configFromHF: vitConfigFromHF, configToHF: vitConfigToHF, create: (c) => new ViTForImageClassification(c), ignore, checkSavable: checkPlainViT,
   numLabels: (c) => c.numLabels,
 };

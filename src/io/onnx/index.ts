@@ -2,3 +2,4 @@
 
 export * from "./graph.js";
 export * from "./export.js";
+export * from "./bert.js";

@@ -2,7 +2,7 @@
 // (ViTModel) or logits [batch, classes] (ViTForImageClassification); the same computation as
 // src/models/vit.ts (eq. 1-4 of the paper).
 
-import { ViTForImageClassification, type ViTModel } from "../../models/vit.js";
+import { ViTForImageClassification, ViTPatchEmbeddings, type ViTModel } from "../../models/vit.js";
 import { OnnxGraph } from "./graph.js";
 import { attention, gelu, ints, layerNorm, linear } from "./blocks.js";
 
@@ -15,7 +15,11 @@ export function vitToOnnx(model: ViTModel | ViTForImageClassification): OnnxGrap
   const pixels = g.input("pixel_values", "float", ["batch", c.numChannels, c.imageSize, c.imageSize]);
 
   // eq. 1: patches through the stride-P convolution, flattened to [B, N, D]
-  const e = vit.embeddings, pe = e.patch_embeddings.projection;
+  const e = vit.embeddings;
+  if (!(e.patch_embeddings instanceof ViTPatchEmbeddings)) {
+    throw new Error(`ONNX export: this ViT embeds patches with ${(e.patch_embeddings as object).constructor.name}; only the linear patch projection is exported`);
+  }
+  const pe = e.patch_embeddings.projection;
   const conv = g.node("Conv", [pixels, g.weight(`${pre}embeddings.patch_embeddings.projection.weight`, pe.weight), g.weight(`${pre}embeddings.patch_embeddings.projection.bias`, pe.bias!)],
     { kernel_shape: [P, P], strides: [P, P] }); // [B, D, H/P, W/P]
   const patches = g.node("Transpose", [g.node("Reshape", [conv, ints(g, [0, D, -1])])], { perm: [0, 2, 1] }); // [B, N, D]
