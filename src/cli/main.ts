@@ -7,6 +7,8 @@ import { parseArgs } from "node:util";
 import { availableBackends, backendName, setBackend } from "../index.js";
 import { g2pCommand } from "./g2p.js";
 import { trainSeq2SeqCommand } from "./train-seq2seq.js";
+import { trainVideoCommand } from "./train-video.js";
+import { isVideoFile, predictVideoCommand } from "./predict-video.js";
 
 const GUIDE = "docs/ (README.md, docs/ARCHITECTURE.md)";
 
@@ -19,6 +21,9 @@ Commands:
   train mlp                train an MLP on MNIST (--epochs N --train-limit N --hidden 512,256 --json)
   train seq2seq            Transformer or GRU+attention on copy/reverse or CMUdict G2P
                            (--task copy|g2p --model transformer|gru --epochs N --out DIR --json)
+  train video              ViViT 1-4, TimeSformer or CNN+Transformer on moving digits
+                           (--model vivit-2 --label digit-direction --steps N --out DIR --json)
+  predict --model DIR CLIP classify video files (mp4, webm, avi, gif) with a train video checkpoint
   g2p --model DIR WORD...  pronounce words with a trained G2P checkpoint
   bench [name] [--json]    run the benchmarks (see docs/PERFORMANCE.md)
   help                     this text
@@ -53,6 +58,10 @@ export async function main(argv: string[]): Promise<number> {
       return benchCommand(rest);
     case "g2p":
       return g2pCommand(rest);
+    case "predict":
+      if (rest.some(isVideoFile) || rest.includes("--help") || rest.includes("-h")) return predictVideoCommand(rest);
+      console.error("tsformer predict: give video files (.mp4, .webm, .avi, .gif, ...)");
+      return 2;
     default:
       console.error(`tsformer: unknown command "${command}"\n\n${HELP}`);
       return 2;
@@ -82,6 +91,7 @@ function info(argv: string[]): number {
 async function trainCommand(argv: string[]): Promise<number> {
   const [what, ...rest] = argv;
   if (what === "seq2seq") return trainSeq2SeqCommand(rest);
+  if (what === "video") return trainVideoCommand(rest);
   const { values } = parseArgs({
     args: rest,
     options: {

@@ -5,3 +5,4 @@ export * from "./seq2seq.js";
 export * from "./copy.js";
 export * from "./g2p.js";
 export * from "./g2p-checkpoint.js";
+export * from "./video-classification.js";
