@@ -162,6 +162,14 @@ test("the explorer's server: assets, model info, an image explained, and bad req
   assert.equal(text.status, 400);
   assert.match(JSON.parse(text.body).error, /explains images, not text/);
   assert.equal((await http(server.url, "DELETE", "/")).status, 405);
+  // a client that hangs up halfway through an upload
+  await new Promise<void>((resolve) => {
+    const u = new URL(server!.url);
+    const req = request({ host: u.hostname, port: u.port, path: "/api/explain/image", method: "POST", headers: { "content-type": "image/png", "content-length": "5000" } });
+    req.on("error", () => resolve());
+    req.write(Buffer.alloc(1000));
+    setTimeout(() => { req.destroy(); resolve(); }, 50);
+  });
   // still serving after all that
   assert.equal((await http(server.url, "POST", "/api/explain/image", png, { "content-type": "image/png" })).status, 200);
 });
