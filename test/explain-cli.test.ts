@@ -84,7 +84,7 @@ test("tsformer attention on a word writes encoder, decoder and cross-attention m
   // 2 encoder + 2 decoder self + 2 cross layers, each a mean and 4 heads
   const svgs = summary.files.filter((f) => f.endsWith(".svg"));
   assert.equal(svgs.length, 6 * 5);
-  // the cross-attention matrix has one row per output step (<s> + phonemes) and one column per letter
+  // the cross-attention matrix has one row per output step (phonemes + </s>) and one column per letter
   const cross = readFileSync(join(out, "attn3-mean.svg"), "utf8");
   assert.match(cross, /decoder\.0\.crossAttn/);
   assert.equal((cross.match(/<rect class="cell"/g) ?? []).length, (summary.output.length + 1) * 3);
@@ -162,6 +162,14 @@ test("the explorer's server: assets, model info, an image explained, and bad req
   assert.equal(text.status, 400);
   assert.match(JSON.parse(text.body).error, /explains images, not text/);
   assert.equal((await http(server.url, "DELETE", "/")).status, 405);
+  // a client that hangs up halfway through an upload
+  await new Promise<void>((resolve) => {
+    const u = new URL(server!.url);
+    const req = request({ host: u.hostname, port: u.port, path: "/api/explain/image", method: "POST", headers: { "content-type": "image/png", "content-length": "5000" } });
+    req.on("error", () => resolve());
+    req.write(Buffer.alloc(1000));
+    setTimeout(() => { req.destroy(); resolve(); }, 50);
+  });
   // still serving after all that
   assert.equal((await http(server.url, "POST", "/api/explain/image", png, { "content-type": "image/png" })).status, 200);
 });
@@ -175,7 +183,8 @@ test("the explorer's server explains text for a G2P model and refuses bad text",
   assert.deepEqual(r.layers.map((l) => l.role), ["encoder", "encoder", "decoder", "cross", "decoder", "cross"]);
   const cross = r.layers[3];
   assert.deepEqual(cross.keys, ["d", "o", "g"]);
-  assert.deepEqual(cross.queries, ["<s>", ...r.output]);
+  assert.deepEqual(cross.queries, [...r.output, "</s>"]); // rows: the token each step produces
+  assert.deepEqual(r.layers[2].keys, ["<s>", ...r.output]); // decoder self-attention: the tokens fed in
   for (const row of cross.heads[0]) assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-4);
   for (const [body, re] of [["not json", /expected a JSON body/], [JSON.stringify({ text: "" }), /non-empty text/], [JSON.stringify({ text: "d0g" }), /must be a non-empty word of letters/]] as const) {
     const b = await http(s.url, "POST", "/api/explain/text", body, { "content-type": "application/json" });

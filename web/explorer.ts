@@ -173,7 +173,7 @@ function drawHeadView(svg: SVGSVGElement, layer: TextLayer, headSel: string): vo
         l.setAttribute("y2", String(top + j * rowH));
         l.setAttribute("stroke", colors[h % colors.length]);
         l.setAttribute("stroke-width", "2");
-        l.setAttribute("stroke-opacity", String(w / heads.length));
+        l.setAttribute("stroke-opacity", String(w)); // heads overlap: each line at its own weight
         const t = document.createElementNS(SVG, "title");
         t.textContent = `${layer.queries[i]} → ${layer.keys[j]}: ${w.toFixed(3)} (head ${h})`;
         l.append(t);
@@ -197,7 +197,7 @@ function drawHeadView(svg: SVGSVGElement, layer: TextLayer, headSel: string): vo
     };
     t.onmouseleave = () => {
       t.classList.remove("active");
-      for (const l of lines) l.el.setAttribute("stroke-opacity", String(l.w / heads.length));
+      for (const l of lines) l.el.setAttribute("stroke-opacity", String(l.w));
     };
     svg.append(t);
   };

@@ -106,7 +106,7 @@ export interface TextExplanation {
   input: string;
   /** The model's answer (G2P: the phonemes). */
   output: string[];
-  /** Labels of the source and target tokens. */
+  /** Labels of the source tokens, and of the tokens the decoder produces (output + </s>). */
   sourceTokens: string[];
   targetTokens: string[];
   /** Each recorded attention: what it is and its weights [H, Tq, Tk] as nested arrays. */
@@ -125,7 +125,10 @@ export function explainG2P(m: G2PModel, word: string): TextExplanation {
   const phonemes = pronounce(m.model, m.vocabs, [word])[0];
   const tgtIn = [BOS, ...m.vocabs.phonemes.encode(phonemes)];
   const letters = [...word.toLowerCase()];
-  const targetTokens = ["<s>", ...phonemes];
+  // Rows are labelled by the token each decoder position produces (Bahdanau et al.'s plots put
+  // the generated word on the row); decoder self-attention's keys are the tokens fed in.
+  const targetTokens = [...phonemes, "</s>"];
+  const decoderInputs = ["<s>", ...phonemes];
   const srcT = new Tensor(Int32Array.from(src), [1, src.length]);
   const tgtT = new Tensor(Int32Array.from(tgtIn), [1, tgtIn.length]);
   let records: AttentionRecord[];
@@ -144,7 +147,7 @@ export function explainG2P(m: G2PModel, word: string): TextExplanation {
     const role: "encoder" | "decoder" | "cross" = /cross/i.test(r.module) || r.module === "attention" ? "cross"
       : /decoder/i.test(r.module) ? "decoder" : "encoder";
     const queries = role === "encoder" ? letters : targetTokens;
-    const keys = role === "decoder" ? targetTokens : letters;
+    const keys = role === "decoder" ? decoderInputs : letters;
     if (queries.length !== Tq || keys.length !== Tk) {
       throw new Error(`explainG2P: attention ${r.module} is ${Tq}x${Tk}, expected ${queries.length}x${keys.length}`);
     }

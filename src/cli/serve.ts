@@ -84,6 +84,7 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
     });
     req.on("end", () => { if (!done) { done = true; resolve(Buffer.concat(parts)); } });
     req.on("error", (e) => { if (!done) { done = true; reject(new HttpError(400, `upload failed: ${e.message}`)); } });
+    req.on("close", () => { if (!done) { done = true; reject(new HttpError(400, "the upload was cut off")); } });
   });
 }
 

@@ -41,7 +41,8 @@ export function attentionMatrixSvg(weights: ArrayLike<number>, rows: number, col
   const left = Math.ceil(Math.max(1, ...rl.map((s) => s.length)) * charW) + 8;
   const titleH = options.title ? font + 10 : 0;
   const top = titleH + Math.ceil(Math.max(1, ...cl.map((s) => s.length)) * charW * 0.75) + 10;
-  const W = left + cols * cell + 4, H = top + rows * cell + 4;
+  // wide enough for the (bold) title too
+  const W = Math.max(left + cols * cell + 4, options.title ? Math.ceil(options.title.length * charW * 1.1) + 8 : 0), H = top + rows * cell + 4;
   let max = options.max ?? 0;
   if (!options.max) for (let i = 0; i < weights.length; i++) max = Math.max(max, weights[i]);
   const out: string[] = [
