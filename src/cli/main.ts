@@ -7,6 +7,10 @@ import { parseArgs } from "node:util";
 import { availableBackends, backendName, setBackend } from "../index.js";
 import { g2pCommand } from "./g2p.js";
 import { trainSeq2SeqCommand } from "./train-seq2seq.js";
+import { trainGptCommand } from "./train-gpt.js";
+import { generateCommand } from "./generate.js";
+import { trainBertCommand } from "./train-bert.js";
+import { trainT5Command } from "./train-t5.js";
 
 const GUIDE = "docs/ (README.md, docs/ARCHITECTURE.md)";
 
@@ -20,6 +24,10 @@ Commands:
   train seq2seq            Transformer or GRU+attention on copy/reverse or CMUdict G2P
                            (--task copy|g2p --model transformer|gru --epochs N --out DIR --json)
   g2p --model DIR WORD...  pronounce words with a trained G2P checkpoint
+  train gpt                GPT-2-style language model on a book (Moby Dick), bits/char, samples
+  generate --model DIR --prompt TEXT   continue a prompt with a trained GPT
+  train bert               BERT: masked-LM pretraining, then spam classification vs from scratch
+  train t5                 T5-style model on two prefixed tasks at once (g2p: and reverse:)
   bench [name] [--json]    run the benchmarks (see docs/PERFORMANCE.md)
   help                     this text
 
@@ -53,6 +61,8 @@ export async function main(argv: string[]): Promise<number> {
       return benchCommand(rest);
     case "g2p":
       return g2pCommand(rest);
+    case "generate":
+      return generateCommand(rest);
     default:
       console.error(`tsformer: unknown command "${command}"\n\n${HELP}`);
       return 2;
@@ -82,6 +92,9 @@ function info(argv: string[]): number {
 async function trainCommand(argv: string[]): Promise<number> {
   const [what, ...rest] = argv;
   if (what === "seq2seq") return trainSeq2SeqCommand(rest);
+  if (what === "gpt") return trainGptCommand(rest);
+  if (what === "bert") return trainBertCommand(rest);
+  if (what === "t5") return trainT5Command(rest);
   const { values } = parseArgs({
     args: rest,
     options: {

@@ -6,3 +6,4 @@ export * from "./loader.js";
 export * from "./vocab.js";
 export * from "./cmudict.js";
 export * as tokenizers from "./tokenizers/index.js";
+export * from "./corpora.js";

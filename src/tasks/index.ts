@@ -5,3 +5,7 @@ export * from "./seq2seq.js";
 export * from "./copy.js";
 export * from "./g2p.js";
 export * from "./g2p-checkpoint.js";
+export * from "./lm.js";
+export * from "./mlm.js";
+export * from "./text-classification.js";
+export * from "./t5-tasks.js";
