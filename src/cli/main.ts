@@ -14,6 +14,10 @@ import { predictCommand } from "./predict.js";
 import { trainVitCommand } from "./train-vit.js";
 import { trainVideoCommand } from "./train-video.js";
 import { isVideoFile, predictVideoCommand } from "./predict-video.js";
+import { trainGptCommand } from "./train-gpt.js";
+import { generateCommand } from "./generate.js";
+import { trainBertCommand } from "./train-bert.js";
+import { trainT5Command } from "./train-t5.js";
 
 const GUIDE = "docs/ (README.md, docs/ARCHITECTURE.md)";
 
@@ -33,6 +37,10 @@ Commands:
   g2p --model DIR WORD...  pronounce words with a trained G2P checkpoint
   predict --model DIR IMAGE...  top-k labels of PNG/JPEG files with a trained image checkpoint
   predict --model DIR CLIP...   classify video files (mp4, webm, avi, gif) with a train video checkpoint
+  train gpt                GPT-2-style language model on a book (Moby Dick), bits/char, samples
+  generate --model DIR --prompt TEXT   continue a prompt with a trained GPT
+  train bert               BERT: masked-LM pretraining, then spam classification vs from scratch
+  train t5                 T5-style model on two prefixed tasks at once (g2p: and reverse:)
   bench [name] [--json]    run the benchmarks (see docs/PERFORMANCE.md)
   export onnx --model DIR --out FILE   a Hugging Face layout directory to ONNX (see docs/CHECKPOINTS.md)
   attention --model DIR INPUT --out DIR
@@ -79,6 +87,8 @@ export async function main(argv: string[]): Promise<number> {
       return attentionCommand(rest);
     case "serve":
       return serveCommand(rest);
+    case "generate":
+      return generateCommand(rest);
     default:
       console.error(`tsformer: unknown command "${command}"\n\n${HELP}`);
       return 2;
@@ -110,6 +120,9 @@ async function trainCommand(argv: string[]): Promise<number> {
   if (what === "seq2seq") return trainSeq2SeqCommand(rest);
   if (what === "vit" || what === "hybrid" || what === "cnn") return trainVitCommand(what, rest);
   if (what === "video") return trainVideoCommand(rest);
+  if (what === "gpt") return trainGptCommand(rest);
+  if (what === "bert") return trainBertCommand(rest);
+  if (what === "t5") return trainT5Command(rest);
   const { values } = parseArgs({
     args: rest,
     options: {

@@ -10,3 +10,4 @@ export * from "./augment.js";
 export * from "./images.js";
 export * from "./moving-mnist.js";
 export * from "./video.js";
+export * from "./corpora.js";

@@ -9,3 +9,7 @@ export * from "./image-classification.js";
 export * from "./image-checkpoint.js";
 export * from "./mnist-classification.js";
 export * from "./video-classification.js";
+export * from "./lm.js";
+export * from "./mlm.js";
+export * from "./text-classification.js";
+export * from "./t5-tasks.js";

@@ -37,7 +37,9 @@ export function learnMerges(words: { symbols: string[]; count: number }[], numMe
 
   const seqs = words.map((w) => w.symbols.map((s) => ids.get(s)!));
   const counts = words.map((w) => w.count);
-  const SHIFT = 2 ** 21; // symbol ids stay below 2^21, so a pair packs into one safe integer
+  // a pair (a, b) packs into one integer a * SHIFT + b; below 2^30 it is a small integer, which
+  // Maps hash much faster than doubles, so the smaller shift is used whenever the symbols fit
+  const SHIFT = symbols.length + numMerges < 2 ** 15 ? 2 ** 15 : 2 ** 21;
   const pairCount = new Map<number, number>();
   const where = new Map<number, Set<number>>();
   const addPairs = (wi: number, sign: number): void => {
@@ -54,14 +56,46 @@ export function learnMerges(words: { symbols: string[]; count: number }[], numMe
   };
   for (let wi = 0; wi < seqs.length; wi++) addPairs(wi, 1);
 
+  // a lazy max-heap of [count, pair]: stale entries (the count changed since) are skipped when popped
+  const heap: [number, number][] = [];
+  const before = (x: [number, number], y: [number, number]): boolean => x[0] > y[0] || (x[0] === y[0] && x[1] < y[1]);
+  const push = (e: [number, number]): void => {
+    heap.push(e);
+    for (let i = heap.length - 1; i > 0;) {
+      const p = (i - 1) >> 1;
+      if (!before(heap[i], heap[p])) break;
+      [heap[i], heap[p]] = [heap[p], heap[i]];
+      i = p;
+    }
+  };
+  const pop = (): [number, number] | undefined => {
+    const top = heap[0];
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      heap[0] = last;
+      for (let i = 0; ;) {
+        const l = 2 * i + 1, r = l + 1;
+        let m = i;
+        if (l < heap.length && before(heap[l], heap[m])) m = l;
+        if (r < heap.length && before(heap[r], heap[m])) m = r;
+        if (m === i) break;
+        [heap[i], heap[m]] = [heap[m], heap[i]];
+        i = m;
+      }
+    }
+    return top;
+  };
+  for (const [key, n] of pairCount) push([n, key]);
+  const touched = new Set<number>();
+
   const merges: [string, string][] = [];
   while (merges.length < numMerges) {
     // the most frequent pair; ties go to the smaller (earlier-created) symbols, for determinism
     let best = -1, bestCount = 0;
-    for (const [key, n] of pairCount) {
-      if (n > bestCount || (n === bestCount && n > 0 && key < best)) {
-        best = key;
-        bestCount = n;
+    for (let e = pop(); e; e = pop()) {
+      if (pairCount.get(e[1]) === e[0]) {
+        [bestCount, best] = e;
+        break;
       }
     }
     if (best < 0 || bestCount < minFrequency) break;
@@ -69,11 +103,13 @@ export function learnMerges(words: { symbols: string[]; count: number }[], numMe
     const z = intern(join(symbols[a], symbols[b]));
     if (symbols.length >= SHIFT) throw new RangeError("learnMerges: too many symbols");
     merges.push([symbols[a], symbols[b]]);
+    touched.clear();
     for (const wi of where.get(best) ?? []) {
       const s = seqs[wi];
       let has = false;
       for (let i = 0; i + 1 < s.length; i++) if (s[i] === a && s[i + 1] === b) { has = true; break; }
       if (!has) continue;
+      for (let i = 0; i + 1 < s.length; i++) touched.add(s[i] * SHIFT + s[i + 1]);
       addPairs(wi, -1);
       const next: number[] = [];
       for (let i = 0; i < s.length; i++) {
@@ -84,9 +120,17 @@ export function learnMerges(words: { symbols: string[]; count: number }[], numMe
       }
       seqs[wi] = next;
       addPairs(wi, 1);
+      for (let i = 0; i + 1 < next.length; i++) touched.add(next[i] * SHIFT + next[i + 1]);
     }
     pairCount.delete(best);
     where.delete(best);
+    touched.delete(best);
+    for (const key of touched) {
+      const n = pairCount.get(key);
+      if (n === undefined) continue;
+      if (n <= 0) pairCount.delete(key);
+      else push([n, key]);
+    }
   }
   return { merges, symbols };
 }

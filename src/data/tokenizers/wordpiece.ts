@@ -57,6 +57,8 @@ export interface WordPieceTrainOptions {
   specialTokens?: string[];
   /** Keep only the most frequent initial characters (rare ones become [UNK]); default 1000. */
   limitAlphabet?: number;
+  /** Learn from words seen at least this often (default 1: all); 2 drops the long tail of one-off strings. */
+  minWordFrequency?: number;
 }
 
 export class WordPiece implements Tokenizer {
@@ -93,7 +95,9 @@ export class WordPiece implements Tokenizer {
     const charCounts = new Map<string, number>();
     for (const [w, n] of counts) for (const ch of w) charCounts.set(ch, (charCounts.get(ch) ?? 0) + n);
     const alphabet = new Set([...charCounts].sort((a, b) => b[1] - a[1]).slice(0, options.limitAlphabet ?? 1000).map(([c]) => c));
-    const words = [...counts].filter(([w]) => [...w].every((ch) => alphabet.has(ch)))
+    // words longer than maxInputCharsPerWord are [UNK] whatever the vocabulary, so they teach nothing
+    const minWord = options.minWordFrequency ?? 1;
+    const words = [...counts].filter(([w, n]) => n >= minWord && w.length <= 100 && [...w].every((ch) => alphabet.has(ch)))
       .map(([w, count]) => ({ symbols: [...w].map((ch, i) => (i === 0 ? ch : "##" + ch)), count }));
     const initial = [...alphabet].flatMap((c) => [c, "##" + c]);
     const numMerges = Math.max(0, options.vocabSize - specials.length - initial.length);
@@ -117,23 +121,36 @@ export class WordPiece implements Tokenizer {
     return this.byId.length;
   }
 
+  private readonly cache = new Map<string, number[]>();
+
   /** Greedy longest-match-first pieces of one word; [UNK] if some part matches nothing. */
   wordPieces(word: string): number[] {
-    const chars = [...word];
-    if (chars.length > this.maxInputCharsPerWord) return [this.specials.unk!];
-    const out: number[] = [];
-    let start = 0;
-    while (start < chars.length) {
-      let end = chars.length, found: number | undefined;
-      for (; end > start; end--) {
-        const piece = (start > 0 ? "##" : "") + chars.slice(start, end).join("");
-        found = this.vocab.get(piece);
-        if (found !== undefined) break;
+    const hit = this.cache.get(word);
+    if (hit) return hit;
+    // code-point boundaries as string offsets, so pieces are plain slices
+    const offs: number[] = [];
+    for (let i = 0; i < word.length; i += word.codePointAt(i)! > 0xffff ? 2 : 1) offs.push(i);
+    offs.push(word.length);
+    const n = offs.length - 1;
+    let out: number[] = [];
+    if (n > this.maxInputCharsPerWord) out = [this.specials.unk!];
+    else {
+      let start = 0;
+      while (start < n) {
+        let end = n, found: number | undefined;
+        for (; end > start; end--) {
+          found = this.vocab.get((start > 0 ? "##" : "") + word.slice(offs[start], offs[end]));
+          if (found !== undefined) break;
+        }
+        if (found === undefined) {
+          out = [this.specials.unk!];
+          break;
+        }
+        out.push(found);
+        start = end;
       }
-      if (found === undefined) return [this.specials.unk!];
-      out.push(found);
-      start = end;
     }
+    if (this.cache.size < 200_000) this.cache.set(word, out);
     return out;
   }
 
