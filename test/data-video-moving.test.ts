@@ -16,15 +16,18 @@ const shrink = (img: ArrayLike<number>, f: number): number[] => {
   return out;
 };
 
+// a geometry with room to move: 14px digits in 32x32 frames, anywhere they fit
+const roomy = { digitSize: 14, frameSize: 32, minSpeed: 0.5, maxSpeed: 3.5, jitter: Infinity };
+
 test("clips are reproducible and drawn from their own split's digits", () => {
-  const train = new data.MovingDigits("train", { limitDigits: 50, seed: 1 });
-  const again = new data.MovingDigits("train", { limitDigits: 50, seed: 1 });
-  const other = new data.MovingDigits("train", { limitDigits: 50, seed: 2 });
+  const train = new data.MovingDigits("train", { ...roomy, limitDigits: 50, seed: 1 });
+  const again = new data.MovingDigits("train", { ...roomy, limitDigits: 50, seed: 1 });
+  const other = new data.MovingDigits("train", { ...roomy, limitDigits: 50, seed: 2 });
   assert.deepEqual(train.clip(7).frames, again.clip(7).frames);
   assert.notDeepEqual(train.clip(7).positions, other.clip(7).positions);
   const mTrain = data.loadMnist("train", { limit: 50, normalize: false });
   const mTest = data.loadMnist("test", { limit: 50, normalize: false });
-  const test_ = new data.MovingDigits("test", { limitDigits: 50, seed: 1 });
+  const test_ = new data.MovingDigits("test", { ...roomy, limitDigits: 50, seed: 1 });
   for (const [ds, m] of [[train, mTrain], [test_, mTest]] as const) {
     for (const i of [0, 13, 49, 77]) {
       const c = ds.clip(i), k = i % 50;
@@ -46,7 +49,7 @@ test("clips are reproducible and drawn from their own split's digits", () => {
 });
 
 test("the digit moves in its labelled direction, speeding up or slowing down, inside the frame", () => {
-  const ds = new data.MovingDigits("test", { limitDigits: 20 });
+  const ds = new data.MovingDigits("test", { ...roomy, limitDigits: 20 });
   const seen = new Set<string>();
   for (let i = 0; i < 200; i++) {
     const c = ds.clip(i);
@@ -65,6 +68,17 @@ test("the digit moves in its labelled direction, speeding up or slowing down, in
   assert.equal(seen.size, 8, "every direction with both speed changes");
   const b = ds.batch([0, 1, 2], "digit-direction");
   assert.deepEqual(b.videos.shape, [3, 8, 1, 32, 32]);
+  // the default geometry: a full-size digit near the centre of a 32x32 frame, moving 4 px
+  const def = new data.MovingDigits("test", { limitDigits: 20 });
+  for (let i = 0; i < 100; i++) {
+    const c = def.clip(i);
+    const axis = c.direction < 2 ? 0 : 1, sign = c.direction % 2 === 0 ? 1 : -1;
+    assert.equal(sign * (c.positions[7][axis] - c.positions[0][axis]), 4);
+    const moves = c.positions.slice(1).map((p, t) => Math.abs(p[axis] - c.positions[t][axis]));
+    const early = moves[0] + moves[1] + moves[2], late = moves[4] + moves[5] + moves[6];
+    assert.ok(c.speedsUp ? late > early : early > late, `clip ${i}: ${moves}`);
+    for (const p of c.positions) for (const v of p) assert.ok(v >= 0 && v <= 4);
+  }
   assert.equal(data.movingDigitsClassName("digit-direction", 7 * 4 + 1), "7 moving left");
 });
 
@@ -104,7 +118,7 @@ test("bouncing digits (the original recipe) stay whole inside the frame and move
 test("bad options are refused with the values named", () => {
   assert.throws(() => new data.MovingDigits("test", { digitSize: 10, limitDigits: 1 }), /digitSize must divide 28, got 10/);
   assert.throws(() => new data.MovingDigits("test", { numFrames: 2, limitDigits: 1 }), /numFrames must be an integer >= 3/);
-  assert.throws(() => new data.MovingDigits("test", { frameSize: 20, limitDigits: 1 }), /a 14px digit moving 14px does not fit a 20x20 frame \(room 6px\)/);
+  assert.throws(() => new data.MovingDigits("test", { ...roomy, frameSize: 20, limitDigits: 1 }), /a 14px digit moving 14px does not fit a 20x20 frame \(room 6px\)/);
   const ds = new data.MovingDigits("test", { limitDigits: 1 });
   assert.throws(() => ds.batch([0], "colour" as data.MovingDigitsLabel), /unknown label "colour"/);
   assert.throws(() => ds.clip(-1), /non-negative integer, got -1/);

@@ -12,6 +12,8 @@ import { serveCommand } from "./serve.js";
 import { trainSeq2SeqCommand } from "./train-seq2seq.js";
 import { predictCommand } from "./predict.js";
 import { trainVitCommand } from "./train-vit.js";
+import { trainVideoCommand } from "./train-video.js";
+import { isVideoFile, predictVideoCommand } from "./predict-video.js";
 
 const GUIDE = "docs/ (README.md, docs/ARCHITECTURE.md)";
 
@@ -25,9 +27,12 @@ Commands:
                            (--checkpoint-dir DIR --save-every N: crash-safe checkpoints; --resume DIR)
   train seq2seq            Transformer or GRU+attention on copy/reverse or CMUdict G2P
                            (--task copy|g2p --model transformer|gru --epochs N --out DIR --json)
-  g2p --model DIR WORD...  pronounce words with a trained G2P checkpoint
   train vit|hybrid|cnn     ViT, hybrid ViT or ResNet on MNIST (--dataset mnist --data-dir DIR --epochs N --out DIR --json)
+  train video              ViViT 1-4, TimeSformer or CNN+Transformer on moving digits
+                           (--model vivit-2 --label digit-direction --steps N --out DIR --json)
+  g2p --model DIR WORD...  pronounce words with a trained G2P checkpoint
   predict --model DIR IMAGE...  top-k labels of PNG/JPEG files with a trained image checkpoint
+  predict --model DIR CLIP...   classify video files (mp4, webm, avi, gif) with a train video checkpoint
   bench [name] [--json]    run the benchmarks (see docs/PERFORMANCE.md)
   export onnx --model DIR --out FILE   a Hugging Face layout directory to ONNX (see docs/CHECKPOINTS.md)
   attention --model DIR INPUT --out DIR
@@ -68,7 +73,8 @@ export async function main(argv: string[]): Promise<number> {
     case "export":
       return exportCommand(rest);
     case "predict":
-      return predictCommand(rest);
+      // clips (.mp4, .webm, .avi, .gif, ...) go to the video models, images to the image models
+      return rest.some(isVideoFile) ? predictVideoCommand(rest) : predictCommand(rest);
     case "attention":
       return attentionCommand(rest);
     case "serve":
@@ -103,6 +109,7 @@ async function trainCommand(argv: string[]): Promise<number> {
   const [what, ...rest] = argv;
   if (what === "seq2seq") return trainSeq2SeqCommand(rest);
   if (what === "vit" || what === "hybrid" || what === "cnn") return trainVitCommand(what, rest);
+  if (what === "video") return trainVideoCommand(rest);
   const { values } = parseArgs({
     args: rest,
     options: {

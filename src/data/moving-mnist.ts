@@ -29,11 +29,17 @@ export interface MovingDigitsOptions {
   numFrames?: number;
   /** Frames are frameSize x frameSize (default 32). */
   frameSize?: number;
-  /** The 28x28 digit is shrunk to digitSize by averaging (a divisor of 28; default 14). */
+  /** The 28x28 digit is shrunk to digitSize by averaging (a divisor of 28; default 28). */
   digitSize?: number;
-  /** Pixels per frame at the slow and the fast end (default 0.5 and 3.5). */
+  /** Pixels per frame at the slow and the fast end (default 0.1 and 0.9). */
   minSpeed?: number;
   maxSpeed?: number;
+  /**
+   * The trajectory's centre lies within +-jitter pixels of the frame's centre, on both axes
+   * (default 2; Infinity: anywhere the digit fits). Image Transformers learn translation
+   * slowly, so the default keeps the digit near where each frame of a motion class puts it.
+   */
+  jitter?: number;
   /** Seed of the clip stream (default 0); clip i is a function of (split, seed, i). */
   seed?: number;
   /** Use only the first `limitDigits` MNIST images of the split. */
@@ -64,15 +70,17 @@ export class MovingDigits {
   private readonly digitLabels: Int32Array;
   private readonly offsets: number[]; // displacement after each frame when speeding up
   private readonly travel: number;
+  private readonly jitter: number;
 
   constructor(readonly split: MnistSplit, options: MovingDigitsOptions = {}) {
     const T = (this.numFrames = options.numFrames ?? 8);
     const S = (this.frameSize = options.frameSize ?? 32);
-    const d = (this.digitSize = options.digitSize ?? 14);
+    const d = (this.digitSize = options.digitSize ?? 28);
+    this.jitter = options.jitter ?? 2;
     this.seed = options.seed ?? 0;
     if (!Number.isInteger(T) || T < 3) throw new RangeError(`MovingDigits: numFrames must be an integer >= 3 (speed changes need two steps), got ${T}`);
     if (!Number.isInteger(d) || d < 1 || 28 % d !== 0) throw new RangeError(`MovingDigits: digitSize must divide 28, got ${d}`);
-    const vMin = options.minSpeed ?? 0.5, vMax = options.maxSpeed ?? 3.5;
+    const vMin = options.minSpeed ?? 0.1, vMax = options.maxSpeed ?? 0.9;
     if (!(vMin >= 0 && vMax > vMin)) throw new RangeError(`MovingDigits: speeds must satisfy 0 <= minSpeed < maxSpeed, got ${vMin} and ${vMax}`);
     // speeding up: v_k = vMin + (vMax - vMin) k / (T - 2) for the T - 1 steps
     this.offsets = [0];
@@ -103,10 +111,11 @@ export class MovingDigits {
     const g = new Generator(((this.seed * 0x9e3779b1) ^ (i * 0x85ebca6b) ^ (this.split === "test" ? 0x5bd1e995 : 0)) >>> 0);
     const k = i % this.numDigits;
     const direction = g.randint(0, 4), speedsUp = g.randint(0, 2) === 1;
-    const room = S - d, slack = room - Math.ceil(this.travel);
-    // a = where the slow end of the trajectory starts along the axis, so reversed clips are equally likely
-    const a = g.randint(0, slack + 1), across = g.randint(0, room + 1);
-    const L = this.travel;
+    const room = S - d, L = this.travel, j = this.jitter;
+    // a: the trajectory's low end along the axis (the same for a clip and its time reversal)
+    const aLo = Math.max(0, Math.floor(room / 2 - L / 2 - j)), aHi = Math.min(room - Math.ceil(L), Math.ceil(room / 2 - L / 2 + j));
+    const xLo = Math.max(0, Math.floor(room / 2 - j)), xHi = Math.min(room, Math.ceil(room / 2 + j));
+    const a = g.randint(aLo, aHi + 1), across = g.randint(xLo, xHi + 1);
     const positions: [number, number][] = [];
     for (let t = 0; t < T; t++) {
       // distance from the slow end: offsets[t] when speeding up, L - offsets[T-1-t] when slowing down

@@ -9,7 +9,9 @@
 
 import { Module, Parameter } from "../nn/module.js";
 import { formatShape } from "../tensor/shape.js";
-import { Tensor, enableGrad } from "../tensor/tensor.js";
+import { add } from "../ops/elementwise.js";
+import { matmulT } from "../ops/matmul.js";
+import { Tensor, enableGrad, noGrad } from "../tensor/tensor.js";
 import { recordAttention, type AttentionRecord } from "./capture.js";
 
 export interface GradientAttentionOptions {
@@ -106,23 +108,12 @@ export function relevanceRollout(maps: readonly Tensor[]): Tensor | null {
   if (maps.length === 0 || maps[0].shape[1] !== maps[0].shape[2]) return null;
   const [B, T] = maps[0].shape;
   const n = T * T;
-  const R = new Float64Array(B * n);
-  for (let b = 0; b < B; b++) for (let i = 0; i < T; i++) R[b * n + i * T + i] = 1;
-  const tmp = new Float64Array(n);
+  const eye = new Float32Array(B * n);
+  for (let b = 0; b < B; b++) for (let i = 0; i < T; i++) eye[b * n + i * T + i] = 1;
+  let R = new Tensor(eye, [B, T, T]);
   for (const m of maps) {
     if (m.shape[0] !== B || m.shape[1] !== T || m.shape[2] !== T) continue; // cross-attention or another stack
-    for (let b = 0; b < B; b++) {
-      const r = R.subarray(b * n, (b + 1) * n), a = m.data.subarray(b * n, (b + 1) * n);
-      tmp.fill(0);
-      for (let i = 0; i < T; i++) {
-        for (let k = 0; k < T; k++) {
-          const aik = a[i * T + k];
-          if (aik === 0) continue;
-          for (let j = 0; j < T; j++) tmp[i * T + j] += aik * r[k * T + j];
-        }
-      }
-      for (let i = 0; i < n; i++) r[i] += tmp[i];
-    }
+    R = noGrad(() => add(R, matmulT(m.detach(), R, false, false))); // one batched GEMM per layer
   }
-  return new Tensor(Float32Array.from(R), [B, T, T]);
+  return R;
 }

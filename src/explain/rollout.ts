@@ -7,7 +7,8 @@
 // Ã = A'_L ... A'_2 A'_1. The heads are fused first (mean in the paper; max and min are common
 // variants), and the lowest weights may be dropped to keep only the strong paths.
 
-import { Tensor } from "../tensor/tensor.js";
+import { matmulT } from "../ops/matmul.js";
+import { noGrad, Tensor } from "../tensor/tensor.js";
 import { formatShape } from "../tensor/shape.js";
 import type { AttentionRecord } from "./capture.js";
 
@@ -66,17 +67,17 @@ export function attentionRollout(layers: readonly (Tensor | AttentionRecord)[], 
   const [B, , T] = first.shape;
   const n = T * T;
   // result starts as the identity: before any layer each token is itself
-  const result = new Float64Array(B * n);
-  for (let b = 0; b < B; b++) for (let i = 0; i < T; i++) result[b * n + i * T + i] = 1;
-  const tmp = new Float64Array(n);
+  const eye = new Float32Array(B * n);
+  for (let b = 0; b < B; b++) for (let i = 0; i < T; i++) eye[b * n + i * T + i] = 1;
+  let result = new Tensor(eye, [B, T, T]);
   layers.forEach((layer, l) => {
     const w = weightsOf(layer);
     if (w.ndim !== 4 || w.shape[0] !== B || w.shape[2] !== T || w.shape[3] !== T) {
       throw new RangeError(`attentionRollout: layer ${l} weights ${formatShape(w.shape)} do not match [${B}, H, ${T}, ${T}] of layer 0 (rollout needs self-attention of one length)`);
     }
-    const fused = fuseHeads(w, fusion).data;
+    const fused = fuseHeads(w, fusion).data as Float32Array;
     for (let b = 0; b < B; b++) {
-      const a = Float64Array.from(fused.subarray(b * n, (b + 1) * n));
+      const a = fused.subarray(b * n, (b + 1) * n);
       if (discard > 0) dropLowest(a, discard);
       // A' = normalise_rows(A + I): the residual stream carries the token itself (§3)
       if (options.addResidual ?? true) for (let i = 0; i < T; i++) a[i * T + i] += 1;
@@ -85,24 +86,14 @@ export function attentionRollout(layers: readonly (Tensor | AttentionRecord)[], 
         for (let j = 0; j < T; j++) s += a[i * T + j];
         if (s > 0) for (let j = 0; j < T; j++) a[i * T + j] /= s;
       }
-      // result = A' result
-      const r = result.subarray(b * n, (b + 1) * n);
-      tmp.fill(0);
-      for (let i = 0; i < T; i++) {
-        for (let k = 0; k < T; k++) {
-          const aik = a[i * T + k];
-          if (aik === 0) continue;
-          for (let j = 0; j < T; j++) tmp[i * T + j] += aik * r[k * T + j];
-        }
-      }
-      r.set(tmp);
     }
+    result = noGrad(() => matmulT(new Tensor(fused, [B, T, T]), result, false, false)); // A' result, one batched GEMM
   });
-  return new Tensor(Float32Array.from(result), [B, T, T]);
+  return result;
 }
 
 /** Zero the floor(ratio * n) smallest entries, never entry 0 ([CLS] to itself). */
-function dropLowest(a: Float64Array, ratio: number): void {
+function dropLowest(a: Float32Array, ratio: number): void {
   const k = Math.floor(ratio * a.length);
   if (k === 0) return;
   const order = Array.from(a.keys()).sort((x, y) => a[x] - a[y] || x - y);

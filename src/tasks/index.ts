@@ -8,3 +8,4 @@ export * from "./g2p-checkpoint.js";
 export * from "./image-classification.js";
 export * from "./image-checkpoint.js";
 export * from "./mnist-classification.js";
+export * from "./video-classification.js";

@@ -9,7 +9,6 @@ import { noGrad, type Tensor } from "../tensor/tensor.js";
 import { defaultGenerator, type Generator } from "../tensor/random.js";
 import { Tensor as TensorClass } from "../tensor/tensor.js";
 import { formatShape } from "../tensor/shape.js";
-import type { Transformer } from "../models/transformer.js";
 import type { DecoderLayerCache } from "./layers.js";
 
 export interface StepDecoder<S> {
@@ -194,10 +193,20 @@ export interface TransformerState {
 }
 
 /**
+ * What transformerDecoder needs of an encoder-decoder model (models/transformer.ts's
+ * Transformer has it); stated here so this layer does not import the models layer.
+ */
+export interface EncoderDecoder {
+  encode(src: Tensor, srcMask: Tensor | null): Tensor;
+  decode(tgt: Tensor, memory: Tensor, memoryMask: Tensor | null, caches: DecoderLayerCache[] | null): Tensor;
+  newCaches(): DecoderLayerCache[];
+}
+
+/**
  * Decode with the Transformer. With useCache (default) each step feeds only the newest token
  * and attends to cached keys and values, so a new token costs O(T) instead of O(T^2).
  */
-export function transformerDecoder(model: Transformer, options: { useCache?: boolean } = {}): StepDecoder<TransformerState> {
+export function transformerDecoder(model: EncoderDecoder, options: { useCache?: boolean } = {}): StepDecoder<TransformerState> {
   const useCache = options.useCache ?? true;
   return {
     begin(src, srcMask) {
