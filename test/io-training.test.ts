@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { F, Generator, defaultGenerator, io, manualSeed, nn, optim, randn, randint, data as dataNs, tensor } from "../src/index.js";
+import { F, Generator, defaultGenerator, io, manualSeed, optim, randn, randint, data as dataNs, tensor } from "../src/index.js";
 import { MLP } from "../examples/mnist-mlp.js";
 
 const BIN = fileURLToPath(new URL("../../bin/tsformer.js", import.meta.url));

@@ -13,7 +13,7 @@ export const EXPORT_HELP = `Usage: tsformer export onnx --model DIR --out FILE [
   --model DIR     a Hugging Face layout directory: config.json + model.safetensors (or shards)
   --out FILE      the ONNX file to write (opset 17, weights inside)
   --arch CLASS    the model class when config.json's "architectures" does not say
-                  (${"{"}classes{"}"})
+                  ({classes})
 
 Inputs and outputs use transformers' names: pixel_values -> logits | last_hidden_state (ViT),
 input_ids -> logits | last_hidden_state (GPT-2), input_ids, attention_mask, token_type_ids ->
