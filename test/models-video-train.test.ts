@@ -25,6 +25,13 @@ test("a tiny ViViT (model 3) learns the direction of motion (4 classes) well abo
   assert.equal(r.parameters, r.model.numParameters());
 });
 
+test("selectFrames keeps the sampled frames of every clip, in order", () => {
+  const v = new Tensor(Float32Array.from({ length: 2 * 8 * 2 }, (_, i) => i), [2, 8, 1, 1, 2]); // value = flat index
+  const s = tasks.selectFrames(v, data.sampleFrameIndices(8, 4)); // frames 1, 3, 5, 7
+  assert.deepEqual(s.shape, [2, 4, 1, 1, 2]);
+  assert.deepEqual(Array.from(s.data), [2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31]);
+});
+
 test("forward FLOPs are counted at the kernels: a ViViT block by hand", () => {
   // Model 1, one layer, D = 8, I = 12, tubelets 2x4x4 of a 4-frame 8x8 clip: N = 2*4 = 8 tokens + [CLS]
   const c: models.ViViTConfig = {
