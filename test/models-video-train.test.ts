@@ -71,7 +71,9 @@ test("tsformer train video saves a checkpoint that predict reads, on MP4, WebM, 
   assert.equal(summary.model, "timesformer-divided");
   assert.ok(summary.parameters > 0 && summary.forward_mflops_per_clip > 0);
   // the checkpoint reproduces the trained model's outputs
-  const { model, meta } = tasks.loadVideoCheckpoint(out);
+  const { model, meta, spec } = tasks.loadVideoCheckpoint(out);
+  const need = tasks.videoInputNeeds(spec);
+  assert.equal(need.numFrames, 4); // TimeSformer samples 4 of a clip's frames
   assert.deepEqual(meta.classNames, ["moving right", "moving left", "moving down", "moving up"]);
   // a moving-digits clip written as video files: predictions equal the model on the decoded clip
   const ds = new data.MovingDigits("test", { limitDigits: 5 });
@@ -84,7 +86,7 @@ test("tsformer train video saves a checkpoint that predict reads, on MP4, WebM, 
   const preds = predictVideos(out, files, 4);
   for (const p of preds) {
     assert.equal(p.top.length, 4);
-    const decoded = data.loadVideoClip(p.file, { numFrames: 8, imageSize: 32, numChannels: 1 });
+    const decoded = data.loadVideoClip(p.file, { numFrames: need.numFrames, imageSize: 32, numChannels: 1 });
     const logits = noGrad(() => model.forward(decoded).logits);
     let best = 0;
     for (let k = 1; k < 4; k++) if (logits.data[k] > logits.data[best]) best = k;
