@@ -25,6 +25,13 @@ test("a tiny ViViT (model 3) learns the direction of motion (4 classes) well abo
   assert.equal(r.parameters, r.model.numParameters());
 });
 
+test("selectFrames keeps the sampled frames of every clip, in order", () => {
+  const v = new Tensor(Float32Array.from({ length: 2 * 8 * 2 }, (_, i) => i), [2, 8, 1, 1, 2]); // value = flat index
+  const s = tasks.selectFrames(v, data.sampleFrameIndices(8, 4)); // frames 1, 3, 5, 7
+  assert.deepEqual(s.shape, [2, 4, 1, 1, 2]);
+  assert.deepEqual(Array.from(s.data), [2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31]);
+});
+
 test("forward FLOPs are counted at the kernels: a ViViT block by hand", () => {
   // Model 1, one layer, D = 8, I = 12, tubelets 2x4x4 of a 4-frame 8x8 clip: N = 2*4 = 8 tokens + [CLS]
   const c: models.ViViTConfig = {
@@ -64,7 +71,9 @@ test("tsformer train video saves a checkpoint that predict reads, on MP4, WebM, 
   assert.equal(summary.model, "timesformer-divided");
   assert.ok(summary.parameters > 0 && summary.forward_mflops_per_clip > 0);
   // the checkpoint reproduces the trained model's outputs
-  const { model, meta } = tasks.loadVideoCheckpoint(out);
+  const { model, meta, spec } = tasks.loadVideoCheckpoint(out);
+  const need = tasks.videoInputNeeds(spec);
+  assert.equal(need.numFrames, 4); // TimeSformer samples 4 of a clip's frames
   assert.deepEqual(meta.classNames, ["moving right", "moving left", "moving down", "moving up"]);
   // a moving-digits clip written as video files: predictions equal the model on the decoded clip
   const ds = new data.MovingDigits("test", { limitDigits: 5 });
@@ -77,7 +86,7 @@ test("tsformer train video saves a checkpoint that predict reads, on MP4, WebM, 
   const preds = predictVideos(out, files, 4);
   for (const p of preds) {
     assert.equal(p.top.length, 4);
-    const decoded = data.loadVideoClip(p.file, { numFrames: 8, imageSize: 32, numChannels: 1 });
+    const decoded = data.loadVideoClip(p.file, { numFrames: need.numFrames, imageSize: 32, numChannels: 1 });
     const logits = noGrad(() => model.forward(decoded).logits);
     let best = 0;
     for (let k = 1; k < 4; k++) if (logits.data[k] > logits.data[best]) best = k;

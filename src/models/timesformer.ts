@@ -49,7 +49,7 @@ export interface TimesformerConfig {
 
 const base = { numChannels: 3, layerNormEps: 1e-6, hiddenDropoutProb: 0, qkvBias: true } as const;
 
-/** TimeSformer (ViT-B, 8 frames of 224x224, Kinetics-400) and small models for 32x32 moving digits. */
+/** TimeSformer (ViT-B, 8 frames of 224x224, Kinetics-400) and small models for 4 frames of 32x32 moving digits. */
 export const timesformerPresets: Record<string, TimesformerConfig> = {
   "timesformer-base-finetuned-k400": {
     ...base, attentionType: "divided_space_time", numFrames: 8, imageSize: 224, patchSize: 16, hiddenSize: 768,
@@ -57,7 +57,7 @@ export const timesformerPresets: Record<string, TimesformerConfig> = {
   },
   ...Object.fromEntries((["divided_space_time", "joint_space_time", "space_only"] as const).map((a) => [
     `timesformer-${a.split("_")[0]}-digits`,
-    { ...base, attentionType: a, numFrames: 8, imageSize: 32, patchSize: 8, numChannels: 1, hiddenSize: 64, numHiddenLayers: 3, numAttentionHeads: 4, intermediateSize: 128, numLabels: 40 },
+    { ...base, attentionType: a, numFrames: 4, imageSize: 32, patchSize: 8, numChannels: 1, hiddenSize: 64, numHiddenLayers: 3, numAttentionHeads: 4, intermediateSize: 128, numLabels: 40 },
   ])),
 };
 

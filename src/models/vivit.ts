@@ -460,8 +460,8 @@ function copyLayer(vit: ReturnType<typeof vitTensors>, i: number, dst: Module, s
  * names, as section 3.4 describes: the tubelet kernel from the patch kernel (central frame or
  * inflated), position embeddings repeated over the nt temporal indices, every encoder layer
  * from the ViT's (Model 2: the spatial encoder; its temporal encoder stays random), and
- * Model 3's temporal attention set to zero so that each block starts as a residual connection
- * around it, i.e. as the image model applied to each frame. The classifier is copied when the
+ * Model 3's temporal attention output set to zero so that each block starts as a residual connection
+ * around it (its output projection zero), i.e. as the image model applied to each frame. The classifier is copied when the
  * label count matches. The ViT must have the same width, heads, MLP size and patch grid.
  */
 export function vivitFromViT(vitState: Record<string, Tensor>, config: ViViTConfig, options: FromViTOptions = {}): ViViTForVideoClassification {
@@ -510,8 +510,11 @@ export function vivitFromViT(vitState: Record<string, Tensor>, config: ViViTConf
   [...m.encoder.layer].forEach((layer, i) => {
     copyLayer(vit, i, layer, (n) => n.startsWith("temporal_"));
     if (layer instanceof ViViTFactorisedSelfAttentionLayer) {
-      // "initialise all weights of the temporal MSA with zeroes, such that eq. 5 behaves as a residual connection"
-      for (const p of layer.temporal_attention.parameters()) zeros_(p);
+      // Section 3.4 zeroes the temporal MSA "such that eq. 5 behaves as a residual connection at
+      // initialisation". Zeroing its output projection is enough for that; zeroing query, key
+      // and value too would be a stationary point (every temporal gradient would stay zero).
+      zeros_(layer.temporal_attention.output.dense.weight);
+      zeros_(layer.temporal_attention.output.dense.bias!);
     }
   });
   copyInto(m.layernorm.weight!, vit.get("layernorm.weight"), "layernorm.weight");

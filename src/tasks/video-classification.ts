@@ -6,6 +6,7 @@
 
 import { registerBackend, getBackend, setBackend, backendName, type Backend } from "../backend/backend.js";
 import { MovingDigits, MOVING_DIGITS_LABELS, movingDigitsClassName, type MovingDigitsLabel, type MovingDigitsOptions } from "../data/moving-mnist.js";
+import { sampleFrameIndices } from "../data/video.js";
 import { loadCheckpoint, saveCheckpoint } from "../io/checkpoint.js";
 import { TimesformerForVideoClassification, timesformerFromViT, timesformerPresets, type TimesformerConfig } from "../models/timesformer.js";
 import { ViTForImageClassification, type ViTConfig } from "../models/vit.js";
@@ -129,6 +130,12 @@ export interface TrainVideoOptions {
   numHiddenLayers?: number;
   patchSize?: number;
   tubeletDepth?: number;
+  /**
+   * Frames the model takes, sampled uniformly from each clip (ViViT section 3.2). Default: the
+   * preset's (ViViT and the CNN: all 8 of a clip; TimeSformer: 4, which keeps its T*N tokens
+   * as few as ViViT's tubelets give).
+   */
+  numFrames?: number;
   /** Clip geometry (frames, frame size, digit size, speeds); seed and digit limits come from above. */
   clips?: Omit<MovingDigitsOptions, "seed" | "limitDigits" | "dataDir">;
   /**
@@ -158,8 +165,16 @@ export interface TrainVideoResult {
   backend: string;
 }
 
+/** Frames `frames` of every clip: [B, T, C, H, W] -> [B, frames.length, C, H, W]. */
+export function selectFrames(videos: Tensor, frames: number[]): Tensor {
+  const [B, T, C, H, W] = videos.shape, per = C * H * W, n = frames.length;
+  const out = new Float32Array(B * n * per), src = videos.data as Float32Array;
+  for (let b = 0; b < B; b++) frames.forEach((t, i) => out.set(src.subarray((b * T + t) * per, (b * T + t + 1) * per), (b * n + i) * per));
+  return new Tensor(out, [B, n, C, H, W]);
+}
+
 /** Fraction of the first n test clips that the model labels correctly. */
-export function evaluateVideoClassifier(model: VideoClassifier, ds: MovingDigits, label: MovingDigitsLabel, n: number, batchSize = 100): number {
+export function evaluateVideoClassifier(model: VideoClassifier, ds: MovingDigits, label: MovingDigitsLabel, n: number, batchSize = 100, frames?: number[]): number {
   const was = model.training;
   model.eval();
   let right = 0;
@@ -167,7 +182,7 @@ export function evaluateVideoClassifier(model: VideoClassifier, ds: MovingDigits
     for (let s = 0; s < n; s += batchSize) {
       const idx = Array.from({ length: Math.min(batchSize, n - s) }, (_, i) => s + i);
       const { videos, labels } = ds.batch(idx, label);
-      const pred = argmax(model.forward(videos).logits, 1);
+      const pred = argmax(model.forward(frames ? selectFrames(videos, frames) : videos).logits, 1);
       for (let i = 0; i < idx.length; i++) if (pred.data[i] === labels.data[i]) right++;
     }
   });
@@ -182,7 +197,7 @@ export function trainVideoClassifier(o: TrainVideoOptions): TrainVideoResult {
   const train = new MovingDigits("train", { ...o.clips, seed, limitDigits: o.trainDigits });
   const test = new MovingDigits("test", { ...o.clips, seed: 1_000_003 + seed, limitDigits: o.testDigits });
   const spec = videoModelSpec(o.model, {
-    numLabels: MOVING_DIGITS_LABELS[label], numFrames: train.numFrames, imageSize: train.frameSize, numChannels: 1,
+    numLabels: MOVING_DIGITS_LABELS[label], numFrames: o.numFrames, imageSize: train.frameSize, numChannels: 1,
     hiddenSize: o.hiddenSize, numHiddenLayers: o.numHiddenLayers, patchSize: o.patchSize, tubeletDepth: o.tubeletDepth,
   });
   const g = new Generator(seed);
@@ -193,7 +208,12 @@ export function trainVideoClassifier(o: TrainVideoOptions): TrainVideoResult {
     if (spec.family === "timesformer") return timesformerFromViT(o.fromViT, spec.config);
     throw new RangeError(`video: ${o.model} cannot start from a ViT (only ViViT and TimeSformer can)`);
   });
-  const flopsPerClip = countFlops(() => model.forward(train.batch([0], label).videos));
+  const frames = sampleFrameIndices(train.numFrames, spec.config.numFrames);
+  const batch = (ds: MovingDigits, idx: number[]): { videos: Tensor; labels: Tensor } => {
+    const b = ds.batch(idx, label);
+    return { videos: spec.config.numFrames === ds.numFrames ? b.videos : selectFrames(b.videos, frames), labels: b.labels };
+  };
+  const flopsPerClip = countFlops(() => model.forward(batch(train, [0]).videos));
   const opt = new AdamW(model.parameters(), { lr: o.lr ?? 1e-3, weightDecay: o.weightDecay ?? 0.05 });
   const sched = new LRScheduler(opt, warmupCosineSchedule(Math.max(1, Math.round(0.05 * steps)), steps, 0.01));
   const bar = new ProgressBar({ quiet: !o.progress, unit: "clips/s" });
@@ -204,7 +224,7 @@ export function trainVideoClassifier(o: TrainVideoOptions): TrainVideoResult {
   let lossSum = 0, right = 0, seen = 0;
   for (let step = 1; step <= steps; step++) {
     const idx = Array.from({ length: B }, () => g.randint(0, 2 ** 31 - 1));
-    const { videos, labels } = train.batch(idx, label);
+    const { videos, labels } = batch(train, idx);
     const logits = model.forward(videos).logits;
     const loss = crossEntropy(logits, labels);
     model.zeroGrad();
@@ -225,7 +245,7 @@ export function trainVideoClassifier(o: TrainVideoOptions): TrainVideoResult {
   }
   const trainSeconds = (performance.now() - t0) / 1000;
   bar.end();
-  const testAccuracy = evaluateVideoClassifier(model, test, label, o.testClips ?? 2000);
+  const testAccuracy = evaluateVideoClassifier(model, test, label, o.testClips ?? 2000, 100, frames);
   return {
     model, spec, name: o.model, label, testAccuracy, parameters: model.numParameters(), flopsPerClip, steps, batchSize: B,
     secondsPerStep: trainSeconds / steps, trainSeconds, backend: backendName(),
