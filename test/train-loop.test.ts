@@ -54,7 +54,6 @@ test("an MLP learns a 2-D two-arm spiral to >= 98% with AdamW, warmup-cosine and
   const opt = new optim.AdamW(optim.weightDecayGroups(model, 1e-4), { lr: 0.02 });
   const steps = 400;
   const sched = new optim.LRScheduler(opt, optim.warmupCosineSchedule(20, steps, 0.05));
-  const t0 = performance.now();
   const first = F.crossEntropy(noGrad(() => model.forward(x)), y).item();
   let last = first;
   for (let step = 0; step < steps; step++) {
@@ -66,11 +65,9 @@ test("an MLP learns a 2-D two-arm spiral to >= 98% with AdamW, warmup-cosine and
     sched.step();
     last = loss.item();
   }
-  const ms = performance.now() - t0;
   const acc = train.accuracy(noGrad(() => model.eval().forward(x)), y);
   assert.ok(acc >= 0.98, `accuracy ${acc} (loss ${first} -> ${last})`);
   assert.ok(last < first / 5, `loss ${first} -> ${last}`);
-  assert.ok(ms < 2000, `took ${ms.toFixed(0)} ms`);
 });
 
 test("a Conv2d + pooling network fits a tiny image task (vertical vs horizontal bars)", () => {
