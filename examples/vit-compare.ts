@@ -7,7 +7,7 @@
 //
 //   npm run build && nice -n 5 node dist/examples/vit-compare.js [--models vit,hybrid,cnn]
 //       [--sizes 600,6000,60000] [--budget 60000] [--pretrain-epochs 2] [--finetune-epochs 40]
-//       [--out runs/vit-compare]
+//       [--max-seconds S] [--skip-table] [--skip-transfer] [--out runs/vit-compare]
 //
 // The budget is the number of training images each run sees (epochs = budget / size, at least
 // 1 and at most 60): the same compute for every size, modest enough for a shared 2-core machine.
@@ -29,6 +29,8 @@ export interface CompareOptions {
   /** Pretrain on at most this many images of digits 0-4 (default: all, about 30,600). */
   pretrainLimit?: number;
   seed: number;
+  /** Cap on each run's training seconds (the schedule still plans all epochs); for a shared machine. */
+  maxSeconds?: number;
   out: string;
   skipTable?: boolean;
   skipTransfer?: boolean;
@@ -40,7 +42,7 @@ export const defaultCompareOptions: CompareOptions = {
   perClass: 50, seed: 0, out: "runs/vit-compare", log: console.log,
 };
 
-export interface TableRow { model: Kind; trainImages: number; epochs: number; testAccuracy: number; parameters: number; trainSeconds: number; cpuSeconds: number }
+export interface TableRow { model: Kind; trainImages: number; epochs: number; stoppedEarly: boolean; imagesSeen: number; testAccuracy: number; parameters: number; trainSeconds: number; cpuSeconds: number }
 export interface TransferRow { model: Kind; pretrainAccuracy: number; finetunedAccuracy: number; scratchAccuracy: number; pretrainSeconds: number; finetuneSeconds: number }
 
 const epochsFor = (budget: number, n: number): number => Math.max(1, Math.min(60, Math.round(budget / n)));
@@ -64,10 +66,11 @@ export function runComparison(opts: Partial<CompareOptions> = {}): { table: Tabl
         const model = tasks.buildImageClassifier(spec);
         const epochs = epochsFor(o.budget, n);
         const r = tasks.trainImageClassifier(model, sub, lbl, {
-          epochs, seed: o.seed, fill: tasks.MNIST_BACKGROUND, warmupSteps: Math.min(300, Math.ceil(n / 128) * epochs / 10),
+          epochs, seed: o.seed, fill: tasks.MNIST_BACKGROUND, maxSeconds: o.maxSeconds, warmupSteps: Math.min(300, Math.ceil(n / 128) * epochs / 10),
         });
         const acc = tasks.evaluateImageClassifier(model, testAll.images, testAll.labels);
-        const row = { model: kind, trainImages: n, epochs, testAccuracy: acc, parameters: model.numParameters(), trainSeconds: r.trainSeconds, cpuSeconds: r.cpuSeconds };
+        const imagesSeen = Math.round(r.epochs[r.epochs.length - 1].imagesPerSecond * r.trainSeconds);
+        const row = { model: kind, trainImages: n, epochs, stoppedEarly: r.stoppedEarly, imagesSeen, testAccuracy: acc, parameters: model.numParameters(), trainSeconds: r.trainSeconds, cpuSeconds: r.cpuSeconds };
         table.push(row);
         log(`${kind.padEnd(6)} ${String(n).padStart(6)} images x ${epochs} epochs: test ${(100 * acc).toFixed(2)}%  ${r.trainSeconds.toFixed(0)} s (cpu ${r.cpuSeconds.toFixed(0)} s)`);
         save();
@@ -81,12 +84,12 @@ export function runComparison(opts: Partial<CompareOptions> = {}): { table: Tabl
     const preTest = tasks.selectDigits(testAll, low);
     const few = tasks.selectDigits(trainAll, high, o.perClass);
     const highTest = tasks.selectDigits(testAll, high);
-    const fewOpts = { epochs: o.finetuneEpochs, seed: o.seed, fill: tasks.MNIST_BACKGROUND, batchSize: 50, warmupSteps: 20, lr: 5e-4 };
+    const fewOpts = { maxSeconds: o.maxSeconds, epochs: o.finetuneEpochs, seed: o.seed, fill: tasks.MNIST_BACKGROUND, batchSize: 50, warmupSteps: 20, lr: 5e-4 };
     for (const kind of o.models) {
       const spec0 = tasks.mnistModelSpec(kind);
       const spec = { ...spec0, config: { ...spec0.config, numLabels: 5 } } as tasks.ImageModelSpec;
       const model = tasks.buildImageClassifier(spec);
-      const p = tasks.trainImageClassifier(model, pre.images, pre.labels, { epochs: o.pretrainEpochs, seed: o.seed, fill: tasks.MNIST_BACKGROUND });
+      const p = tasks.trainImageClassifier(model, pre.images, pre.labels, { epochs: o.pretrainEpochs, seed: o.seed, fill: tasks.MNIST_BACKGROUND, maxSeconds: o.maxSeconds });
       const preAcc = tasks.evaluateImageClassifier(model, preTest.images, preTest.labels);
       tasks.replaceHead(model, spec, 5);
       const f = tasks.trainImageClassifier(model, few.images, few.labels, fewOpts);
@@ -106,9 +109,9 @@ export function runComparison(opts: Partial<CompareOptions> = {}): { table: Tabl
 export function markdownTables(r: { table: TableRow[]; transfer: TransferRow[] }): string {
   const lines: string[] = [];
   if (r.table.length) {
-    lines.push("| model | training images | epochs | test accuracy | parameters | training time (s) | CPU time (s) |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    lines.push("| model | training images | epochs planned | images seen | test accuracy | parameters | training time (s) | CPU time (s) |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for (const t of r.table) {
-      lines.push(`| ${t.model} | ${t.trainImages} | ${t.epochs} | ${(100 * t.testAccuracy).toFixed(2)}% | ${t.parameters.toLocaleString("en")} | ${t.trainSeconds.toFixed(0)} | ${t.cpuSeconds.toFixed(0)} |`);
+      lines.push(`| ${t.model} | ${t.trainImages} | ${t.epochs} | ${t.imagesSeen}${t.stoppedEarly ? " (capped)" : ""} | ${(100 * t.testAccuracy).toFixed(2)}% | ${t.parameters.toLocaleString("en")} | ${t.trainSeconds.toFixed(0)} | ${t.cpuSeconds.toFixed(0)} |`);
     }
   }
   if (r.transfer.length) {
@@ -133,6 +136,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       case "--finetune-epochs": opts.finetuneEpochs = Number(v); i++; break;
       case "--per-class": opts.perClass = Number(v); i++; break;
       case "--pretrain-limit": opts.pretrainLimit = Number(v); i++; break;
+      case "--max-seconds": opts.maxSeconds = Number(v); i++; break;
       case "--seed": opts.seed = Number(v); i++; break;
       case "--out": opts.out = v; i++; break;
       case "--skip-table": opts.skipTable = true; break;
