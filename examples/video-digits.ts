@@ -26,8 +26,21 @@ const { values } = parseArgs({
     vit: { type: "string", default: "runs/vit-frames" },
     "test-clips": { type: "string", default: "2000" },
     out: { type: "string", default: "runs/video-digits.jsonl" },
+    table: { type: "boolean" },
   },
 });
+
+if (values.table) {
+  // print the results file as the markdown table of docs/VIDEO.md and stop
+  const { readFileSync } = await import("node:fs");
+  const rows = readFileSync(values.out!, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, number | string>);
+  console.log("| model | label | test accuracy | parameters | forward MFLOPs / clip | ms / step (batch) | steps | load average (1, 5, 15 min) |");
+  console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
+  for (const r of rows) {
+    console.log(`| ${r.model} | ${r.label} | ${(100 * Number(r.test_accuracy)).toFixed(2)}% | ${Number(r.parameters).toLocaleString("en")} | ${Number(r.forward_mflops).toFixed(1)} | ${Number(r.ms_per_step).toFixed(0)} (${r.batch_size}) | ${r.steps} | ${r.load_average} |`);
+  }
+  process.exit(0);
+}
 
 function frameViT(): Record<string, Tensor> {
   const dir = values.vit!;

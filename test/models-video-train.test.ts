@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { data, manualSeed, models, noGrad, randn, tasks, Tensor } from "../src/index.js";
+import { data, io, manualSeed, models, noGrad, randn, tasks, Tensor } from "../src/index.js";
 import { main } from "../src/cli/main.js";
 import { predictVideos } from "../src/cli/predict-video.js";
 
@@ -97,4 +97,30 @@ test("tsformer train video saves a checkpoint that predict reads, on MP4, WebM, 
   assert.throws(() => predictVideos(join(dir, "nope"), files), /no checkpoint directory .*nope/);
   assert.throws(() => predictVideos(out, [join(dir, "missing.mp4")]), /no such file .*missing\.mp4/);
   manualSeed(0);
+});
+
+test("train video --from-vit starts ViViT from an image ViT checkpoint (central-frame tubelets)", async () => {
+  manualSeed(5);
+  const vitCfg: models.ViTConfig = {
+    imageSize: 32, patchSize: 8, numChannels: 1, hiddenSize: 16, numHiddenLayers: 1, numAttentionHeads: 4, intermediateSize: 128,
+    numLabels: 10, layerNormEps: 1e-6, hiddenDropoutProb: 0, attentionProbsDropoutProb: 0, qkvBias: true,
+  };
+  const vit = new models.ViTForImageClassification(vitCfg);
+  const vitDir = join(dir, "vit"), out = join(dir, "from-vit");
+  io.saveCheckpoint(vitDir, { config: vitCfg, stateDict: vit.stateDict() });
+  const log = console.log;
+  console.log = () => {};
+  try {
+    assert.equal(await main(["train", "video", "--model", "vivit-1", "--steps", "1", "--batch-size", "2", "--lr", "1e-12", "--hidden", "16",
+      "--layers", "1", "--test-clips", "4", "--from-vit", vitDir, "--out", out, "--json"]), 0);
+  } finally {
+    console.log = log;
+  }
+  const { model } = tasks.loadVideoCheckpoint(out);
+  const k = model.stateDict()["vivit.embeddings.patch_embeddings.projection.weight"]; // [16, 1, 2, 8, 8]
+  const patch = vit.vit.embeddings.patch_embeddings.projection.weight.data; // [16, 1, 8, 8]
+  for (let d = 0; d < 16; d++) for (let j = 0; j < 64; j++) {
+    assert.ok(Math.abs(k.data[(d * 2 + 1) * 64 + j] - patch[d * 64 + j]) < 1e-6, "central frame = the ViT's patch kernel");
+    assert.ok(Math.abs(k.data[d * 2 * 64 + j]) < 1e-6, "the other frame starts at zero");
+  }
 });

@@ -4,6 +4,7 @@
 
 import { parseArgs } from "node:util";
 import { setBackend } from "../index.js";
+import { loadCheckpoint } from "../io/checkpoint.js";
 import { MOVING_DIGITS_LABELS, type MovingDigitsLabel } from "../data/moving-mnist.js";
 import { saveVideoCheckpoint, trainVideoClassifier, VIDEO_MODELS, videoClassNames, type VideoModelName } from "../tasks/video-classification.js";
 
@@ -17,6 +18,8 @@ export const TRAIN_VIDEO_HELP = `Usage: tsformer train video --model NAME [optio
   --hidden N            model width (default 64)
   --layers N            layers (default 3; ViViT-2: spatial layers)
   --test-clips N        test clips, from MNIST's test digits (default 2000)
+  --from-vit DIR         start ViViT / TimeSformer from an image ViT checkpoint (Hugging Face
+                        names; e.g. runs/vit-frames from examples/video-digits.ts)
   --seed N              random seed (default 0)
   --out DIR             save a checkpoint (for tsformer predict --model DIR clip.mp4)
   --json                print one JSON summary line
@@ -35,7 +38,7 @@ export async function trainVideoCommand(argv: string[]): Promise<number> {
     options: {
       model: { type: "string" }, label: { type: "string", default: "digit-direction" }, steps: { type: "string" },
       "batch-size": { type: "string" }, lr: { type: "string" }, hidden: { type: "string" }, layers: { type: "string" },
-      "test-clips": { type: "string" }, seed: { type: "string" }, out: { type: "string" }, json: { type: "boolean" },
+      "test-clips": { type: "string" }, "from-vit": { type: "string" }, seed: { type: "string" }, out: { type: "string" }, json: { type: "boolean" },
       backend: { type: "string" }, help: { type: "boolean", short: "h" },
     },
   });
@@ -61,6 +64,7 @@ export async function trainVideoCommand(argv: string[]): Promise<number> {
     model, label, lr, steps: int("steps", values.steps), batchSize: int("batch-size", values["batch-size"]),
     hiddenSize: int("hidden", values.hidden), numHiddenLayers: int("layers", values.layers), testClips: int("test-clips", values["test-clips"]),
     seed: int("seed", values.seed, 0), progress: !values.json,
+    fromViT: values["from-vit"] === undefined ? undefined : loadCheckpoint(values["from-vit"]).stateDict,
     onLog: (s) => log(`step ${s.step}: loss ${s.loss.toFixed(4)}, train accuracy ${(100 * s.trainAccuracy).toFixed(1)}%, ${s.seconds.toFixed(0)} s`),
   });
   if (values.out) {
