@@ -10,7 +10,8 @@ import { runSpamStory } from "../tasks/text-classification.js";
 
 export const TRAIN_BERT_HELP = `Usage: tsformer train bert [options]
 
-  --pretrain-steps N     masked-LM steps on the unlabelled training emails (default 400)
+  --pretrain-steps N     masked-LM steps on the unlabelled training emails (default 400; 0 runs
+                         only the from-scratch arm)
   --finetune-steps N     classification steps per run, the same for fine-tuned and scratch (default 80)
   --sizes LIST           labelled-set sizes, "all" for the whole training split (default 50,200,1000,all)
   --dim N --layers N --heads N --ffn N   BERT size (default 128, 2, 2, 512)
@@ -56,11 +57,11 @@ export async function trainBertCommand(argv: string[]): Promise<number> {
   const log = values.json ? (): void => {} : (s: string): void => console.log(s);
   const r = runSpamStory({
     config: { hiddenSize: n("dim", 128), numHiddenLayers: n("layers", 2), numAttentionHeads: n("heads", 2), intermediateSize: n("ffn", 512) },
-    vocabSize: n("vocab", 3000), maxLen: n("max-len", 64), pretrainSteps: n("pretrain-steps", 400)!, finetuneSteps: n("finetune-steps", 80)!,
+    vocabSize: n("vocab", 3000), maxLen: n("max-len", 64), pretrainSteps: values["pretrain-steps"] === "0" ? 0 : n("pretrain-steps", 400)!, finetuneSteps: n("finetune-steps", 80)!,
     sizes, batchSize: n("batch-size", 32), pretrainLr: n("pretrain-lr", undefined, false), finetuneLr: n("finetune-lr", undefined, false),
     scratchLr: n("scratch-lr", undefined, false), testLimit: n("test-limit", undefined), seed: n("seed", 0), progress: !values.json, log,
   });
-  if (values.out) {
+  if (values.out && r.pretrained) {
     saveCheckpoint(values.out, { config: { kind: "bert-mlm", config: r.config, tokenizer: r.tokenizer.toJSON() }, stateDict: r.pretrained.stateDict(), meta: { pretrain: r.pretrain } });
   }
   const summary = { model: "bert", backend: backendName(), config: r.config, parameters: r.parameters, split: r.split, pretrain: r.pretrain, rows: r.rows, out: values.out ?? null };
@@ -68,7 +69,8 @@ export async function trainBertCommand(argv: string[]): Promise<number> {
   else {
     log("labelled | fine-tuned acc / F1 | from scratch acc / F1");
     for (const row of r.rows) {
-      log(`${String(row.labelled).padStart(8)} | ${(100 * row.pretrained.accuracy).toFixed(1)}% / ${row.pretrained.f1.toFixed(3)} | ${(100 * row.scratch.accuracy).toFixed(1)}% / ${row.scratch.f1.toFixed(3)}`);
+      const p = row.pretrained ? `${(100 * row.pretrained.accuracy).toFixed(1)}% / ${row.pretrained.f1.toFixed(3)}` : "-";
+      log(`${String(row.labelled).padStart(8)} | ${p} | ${(100 * row.scratch.accuracy).toFixed(1)}% / ${row.scratch.f1.toFixed(3)}`);
     }
   }
   return 0;

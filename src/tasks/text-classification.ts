@@ -139,6 +139,7 @@ export interface SpamStoryOptions {
   config?: Partial<BertConfig>;
   vocabSize?: number;
   maxLen?: number;
+  /** Masked-LM steps; 0 skips pretraining and runs only the from-scratch arm. */
   pretrainSteps: number;
   finetuneSteps: number;
   /** Labelled-set sizes to compare at (Infinity = the whole training split). */
@@ -158,10 +159,10 @@ export interface SpamStoryResult {
   config: BertConfig;
   parameters: number;
   split: { train: number; test: number; trainSpam: number; testSpam: number };
-  pretrain: { steps: number; seconds: number; finalLoss: number; heldOut: { loss: number; accuracy: number } };
-  rows: { labelled: number; pretrained: BinaryMetrics & { seconds: number }; scratch: BinaryMetrics & { seconds: number } }[];
+  pretrain: { steps: number; seconds: number; finalLoss: number; heldOut: { loss: number; accuracy: number } } | null;
+  rows: { labelled: number; pretrained: (BinaryMetrics & { seconds: number }) | null; scratch: BinaryMetrics & { seconds: number } }[];
   tokenizer: WordPiece;
-  pretrained: BertForMaskedLM;
+  pretrained: BertForMaskedLM | null;
 }
 
 /** Tokenizer and MLM on the unlabelled training emails; then, per size, fine-tuned vs from scratch on the test emails. */
@@ -178,10 +179,15 @@ export function runSpamStory(o: SpamStoryOptions): SpamStoryResult {
   // pretraining sees only the training emails' text, never a label and never a test email
   const chunks = chunkTexts(train.map((e) => e.text), tok, maxLen);
   const heldOut = chunkTexts(test.slice(0, 300).map((e) => e.text), tok, maxLen, 1);
-  const pre = pretrainMLM(config, chunks, tok, { steps: o.pretrainSteps, batchSize: o.batchSize ?? 32, maxLen, lr: o.pretrainLr ?? 1e-3, seed: o.seed, progress: o.progress, log });
-  const mlmEval = evaluateMLM(pre.model, heldOut, tok, maxLen);
-  const tail = pre.losses.slice(-Math.max(1, Math.round(o.pretrainSteps / 10)));
-  log(`MLM pretraining: ${o.pretrainSteps} steps on ${chunks.length} chunks in ${pre.seconds.toFixed(0)} s; held-out masked-token accuracy ${(100 * mlmEval.accuracy).toFixed(1)}%`);
+  let pretrain: SpamStoryResult["pretrain"] = null, preModel: BertForMaskedLM | null = null;
+  if (o.pretrainSteps > 0) {
+    const pre = pretrainMLM(config, chunks, tok, { steps: o.pretrainSteps, batchSize: o.batchSize ?? 32, maxLen, lr: o.pretrainLr ?? 1e-3, seed: o.seed, progress: o.progress, log });
+    const mlmEval = evaluateMLM(pre.model, heldOut, tok, maxLen);
+    const tail = pre.losses.slice(-Math.max(1, Math.round(o.pretrainSteps / 10)));
+    log(`MLM pretraining: ${o.pretrainSteps} steps on ${chunks.length} chunks in ${pre.seconds.toFixed(0)} s; held-out masked-token accuracy ${(100 * mlmEval.accuracy).toFixed(1)}%`);
+    pretrain = { steps: o.pretrainSteps, seconds: pre.seconds, finalLoss: tail.reduce((a, b) => a + b, 0) / tail.length, heldOut: { loss: mlmEval.loss, accuracy: mlmEval.accuracy } };
+    preModel = pre.model;
+  }
   const rows: SpamStoryResult["rows"] = [];
   const labels = test.map((e) => e.label);
   for (const size of o.sizes) {
@@ -190,15 +196,14 @@ export function runSpamStory(o: SpamStoryOptions): SpamStoryResult {
       const r = finetuneClassifier(config, subset, tok, { steps: o.finetuneSteps, batchSize: o.batchSize ?? 32, maxLen, lr, seed: o.seed, pretrained, progress: o.progress });
       return { ...binaryMetrics(classify(r.model, test.map((e) => e.text), tok, maxLen), labels), seconds: r.seconds };
     };
-    const p = run(pre.model, o.finetuneLr ?? 3e-4);
+    const p = preModel ? run(preModel, o.finetuneLr ?? 3e-4) : null;
     const s = run(null, o.scratchLr ?? o.finetuneLr ?? 3e-4);
     rows.push({ labelled: subset.length, pretrained: p, scratch: s });
-    log(`${subset.length} labelled: fine-tuned accuracy ${(100 * p.accuracy).toFixed(1)}% F1 ${p.f1.toFixed(3)} | from scratch accuracy ${(100 * s.accuracy).toFixed(1)}% F1 ${s.f1.toFixed(3)}`);
+    log(`${subset.length} labelled: ${p ? `fine-tuned accuracy ${(100 * p.accuracy).toFixed(1)}% F1 ${p.f1.toFixed(3)} | ` : ""}from scratch accuracy ${(100 * s.accuracy).toFixed(1)}% F1 ${s.f1.toFixed(3)}`);
   }
   return {
     config, parameters: new BertForSequenceClassification(config).numParameters(),
     split: { train: train.length, test: test.length, trainSpam: train.filter((e) => e.label).length, testSpam: test.filter((e) => e.label).length },
-    pretrain: { steps: o.pretrainSteps, seconds: pre.seconds, finalLoss: tail.reduce((a, b) => a + b, 0) / tail.length, heldOut: { loss: mlmEval.loss, accuracy: mlmEval.accuracy } },
-    rows, tokenizer: tok, pretrained: pre.model,
+    pretrain, rows, tokenizer: tok, pretrained: preModel,
   };
 }
