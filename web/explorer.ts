@@ -3,10 +3,13 @@
 // (rollout, gradient-weighted, or one layer: head mean or one head), plus every head of the
 // chosen layer. Text models: type a word, see the output and a head view (bertviz-like lines
 // from each query token to the key tokens, weight as opacity; hover a token to isolate it).
+// Video models: upload a clip, see the prediction and the attention per frame (rollout or one
+// attention call's head mean) as a strip of frames and as an animated GIF, drawn by the server.
 
 interface GridJson { rows: number; cols: number; data: number[] }
-interface ModelInfo { kind: "image" | "text"; name: string; labels?: string[]; imageSize?: number; layers?: number; heads?: number; backend: string; maxUploadBytes: number; task?: string }
+interface ModelInfo { kind: "image" | "text" | "video"; frames?: number; family?: string; name: string; labels?: string[]; imageSize?: number; layers?: number; heads?: number; backend: string; maxUploadBytes: number; task?: string }
 interface ImageResult { label: string; predicted: number; top: { label: string; p: number }[]; layers: { module: string; mean: GridJson; heads: GridJson[] }[]; rollout: GridJson; gradient: GridJson | null; input: string }
+interface VideoResult { label: string; top: { label: string; p: number }[]; numFrames: number; rolloutOver: string; views: { name: string; title: string; strip: string; gif: string }[] }
 interface TextLayer { module: string; role: string; heads: number[][][]; queries: string[]; keys: string[] }
 interface TextResult { input: string; output: string[]; layers: TextLayer[] }
 
@@ -150,6 +153,57 @@ async function imageMode(info: ModelInfo): Promise<void> {
   view.onchange = layer.oninput = head.onchange = alpha.oninput = render;
 }
 
+async function videoMode(info: ModelInfo): Promise<void> {
+  $("video-mode").hidden = false;
+  const file = $<HTMLInputElement>("video-file"), drop = $("video-drop"), view = $<HTMLSelectElement>("video-view");
+  let result: VideoResult | null = null;
+  const render = () => {
+    const v = result?.views.find((x) => x.name === view.value) ?? result?.views[0];
+    if (!result || !v) return;
+    $<HTMLImageElement>("video-strip").src = v.strip;
+    $<HTMLImageElement>("video-gif").src = v.gif;
+    $("video-caption").textContent = `${v.title}; ${result.numFrames} frames, normalised over the clip`;
+    document.body.dataset.view = v.name;
+  };
+  const upload = async (f: File) => {
+    showError(null);
+    if (f.size > info.maxUploadBytes) {
+      showError(`${f.name} is ${f.size} bytes; the server takes at most ${info.maxUploadBytes}`);
+      return;
+    }
+    document.body.dataset.state = "busy";
+    try {
+      result = await api<VideoResult>("/api/explain/video", {
+        method: "POST", body: f, headers: { "content-type": f.type || "application/octet-stream", "x-file-name": encodeURIComponent(f.name) },
+      });
+      $("video-label").textContent = result.label;
+      $("video-prob").textContent = `p = ${result.top[0].p.toFixed(3)}`;
+      $("video-top").replaceChildren(...result.top.map((t) => {
+        const li = document.createElement("li");
+        li.textContent = `${t.label}: ${(100 * t.p).toFixed(1)}%`;
+        return li;
+      }));
+      view.replaceChildren(...result.views.map((x) => new Option(x.title, x.name)));
+      $("video-result").hidden = false;
+      render();
+      document.body.dataset.state = "done";
+    } catch (e) {
+      showError((e as Error).message);
+      document.body.dataset.state = "error";
+    }
+  };
+  file.onchange = () => { if (file.files?.[0]) void upload(file.files[0]); };
+  drop.ondragover = (e) => { e.preventDefault(); drop.classList.add("over"); };
+  drop.ondragleave = () => drop.classList.remove("over");
+  drop.ondrop = (e) => {
+    e.preventDefault();
+    drop.classList.remove("over");
+    const f = e.dataTransfer?.files[0];
+    if (f) void upload(f);
+  };
+  view.onchange = render;
+}
+
 const SVG = "http://www.w3.org/2000/svg";
 
 /** bertviz-like head view: queries on the left, keys on the right, a line per weight. */
@@ -283,8 +337,11 @@ async function start(): Promise<void> {
     const info = await api<ModelInfo>("/api/model");
     $("model-info").textContent = info.kind === "image"
       ? `${info.name}: image classifier, ${info.layers} layers x ${info.heads} heads, ${info.imageSize}x${info.imageSize} input, ${info.labels?.length} classes (${info.backend} backend)`
+      : info.kind === "video"
+      ? `${info.name}: video classifier (${info.family}), ${info.frames} frames of ${info.imageSize}x${info.imageSize}, ${info.labels?.length} classes (${info.backend} backend)`
       : `${info.name}: ${info.task ?? "text"} model (${info.backend} backend)`;
     if (info.kind === "image") await imageMode(info);
+    else if (info.kind === "video") await videoMode(info);
     else await textMode();
     document.body.dataset.state = "ready";
   } catch (e) {

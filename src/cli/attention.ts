@@ -2,6 +2,8 @@
 // an index.html that shows them together.
 //   image model (ViT): INPUT is an image file -> [CLS] heat maps per layer (head mean and a grid
 //     of every head), rollout, gradient-weighted attention (PNG)
+//   video model (ViViT, TimeSformer): INPUT is a clip -> the same maps per frame, as image
+//     strips (PNG) and animated GIFs
 //   text model (G2P): INPUT is a word -> encoder, decoder and cross-attention matrices per layer
 //     and head (SVG), cross-attention as Bahdanau's alignment plot
 
@@ -11,11 +13,13 @@ import { parseArgs } from "node:util";
 import { writeFileAtomic, writeReport, type HeadFusion } from "../explain/index.js";
 import { setBackend } from "../index.js";
 import { explainG2P, explainImageBytes, loadExplainable } from "./explain-model.js";
+import { explainVideoFile } from "./explain-video.js";
 
 export const ATTENTION_HELP = `Usage: tsformer attention --model DIR INPUT --out DIR [options]
 
 Write the attention pictures of one input (and OUT/index.html showing them).
   image classifier (ViT checkpoint): INPUT is an image file (PNG, JPEG, GIF, WebP)
+  video classifier (train video):     INPUT is a clip (MP4, WebM, AVI, GIF, ...)
   text model (G2P checkpoint):        INPUT is a word
 
 Options:
@@ -62,6 +66,21 @@ export async function attentionCommand(argv: string[]): Promise<number> {
         { title: "[CLS] attention per layer", text: "Mean of the heads, then each head.", pictures: e.pictures.filter((p) => p.name.startsWith("layer")) },
       ],
       config: { ...m.config, labels: m.labels.join(", ") },
+    };
+  } else if (m.kind === "video") {
+    if (!existsSync(input) || !statSync(input).isFile()) throw new Error(`tsformer attention: ${input} is not a file (a video classifier takes a clip: MP4, WebM, AVI, GIF)`);
+    const e = await explainVideoFile(m, input, { rollout: { headFusion: fusion, discardRatio: discard } });
+    summary = { input, predicted: e.predicted, label: e.label, probability: e.probabilities[e.predicted], frames: e.numFrames };
+    const [first, ...rest] = e.pictures;
+    report = {
+      title: `Attention of ${m.dir} on ${input}`,
+      summary: `Predicted ${e.label} (p = ${e.probabilities[e.predicted].toFixed(3)}) from ${e.numFrames} frames. Rollout over ${e.rolloutOver}: ${fusion} over heads, discard ${discard}.`,
+      metrics: Object.fromEntries(e.probabilities.map((p, i) => [`p(${m.labels[i] ?? i})`, p]).sort((a, b) => (b[1] as number) - (a[1] as number)).slice(0, 5)),
+      sections: [
+        { title: "Input and rollout", text: "Each frame shows the map of its temporal token (a tubelet covers its depth in frames); the clip is normalised jointly, so a frame the model ignores stays dark.", pictures: [first, ...rest.filter((p) => p.name.startsWith("rollout"))] },
+        { title: "[CLS] attention per attention call, mean of heads", text: "Models without a [CLS] token (ViViT 3 and 4) show the mean over queries. Temporal-only calls have no spatial map and are left out.", pictures: rest.filter((p) => p.name.startsWith("attn")) },
+      ],
+      config: { family: m.spec.family, ...m.spec.config, labels: m.labels.join(", ") },
     };
   } else {
     const e = explainG2P(m, input);

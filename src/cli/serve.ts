@@ -7,19 +7,25 @@
 //   GET  /                    the page          GET /explorer.js, /explorer.css  its assets
 //   GET  /api/model           what the model is (kind, labels, image size, layers, heads)
 //   POST /api/explain/image   body: the image file's bytes -> prediction and attention grids
+//   POST /api/explain/video   body: the clip file's bytes  -> prediction, per-frame strips and GIFs
 //   POST /api/explain/text    body: {"text": "..."}        -> tokens and attention matrices
 
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { backendName, setBackend } from "../index.js";
+import { explainVideoFile, videoExplanationJson } from "./explain-video.js";
+import { VIDEO_EXTENSIONS } from "./predict-video.js";
 import { explainG2P, explainImageBytes, imageExplanationJson, loadExplainable, type ExplainableModel } from "./explain-model.js";
 
 export const SERVE_HELP = `Usage: tsformer serve --model DIR [--port 8080] [--host 127.0.0.1] [--max-upload-mb 8]
 
-Open the attention explorer: drop an image (image classifier) or type a word (G2P model) and
+Open the attention explorer: drop an image (image classifier), a clip (video classifier) or
+type a word (G2P model) and
 see the prediction, the attention of every layer and head, and the rollout.
 The server listens on 127.0.0.1 only unless --host says otherwise (e.g. --host 0.0.0.0).`;
 
@@ -115,6 +121,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
   const info = model.kind === "image"
     ? { kind: "image", name: options.model, labels: model.labels, imageSize: model.config.imageSize, channels: model.config.numChannels, layers: model.config.numHiddenLayers, heads: model.config.numAttentionHeads, backend: backendName(), maxUploadBytes: max }
+    : model.kind === "video"
+    ? { kind: "video", name: options.model, family: model.spec.family, labels: model.labels, imageSize: model.need.imageSize, frames: model.need.numFrames, backend: backendName(), maxUploadBytes: max }
     : { kind: "text", task: model.task, name: options.model, backend: backendName(), maxUploadBytes: max };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -133,7 +141,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     }
     if (req.method !== "POST") throw new HttpError(405, `method ${req.method} not allowed`);
     if (path === "/api/explain/image") {
-      if (model.kind !== "image") throw new HttpError(400, "this model explains text, not images: POST /api/explain/text");
+      if (model.kind !== "image") throw new HttpError(400, `this model explains ${model.kind === "video" ? "clips, not images: POST /api/explain/video" : "text, not images: POST /api/explain/text"}`);
       const type = String(req.headers["content-type"] ?? "");
       if (type && !/^(image\/|application\/octet-stream)/.test(type)) throw new HttpError(415, `expected an image (image/png, image/jpeg, ...), got content type ${type}`);
       const body = await readBody(req, max);
@@ -155,8 +163,39 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       const input = result.pictures.find((p) => p.name === "input.png")!;
       return sendJson(res, 200, { ...(imageExplanationJson(model, result) as object), input: `data:image/png;base64,${input.png!.toString("base64")}` });
     }
+    if (path === "/api/explain/video") {
+      if (model.kind !== "video") throw new HttpError(400, `this model explains ${model.kind === "image" ? "images: POST /api/explain/image" : "text: POST /api/explain/text"}, not clips`);
+      const type = String(req.headers["content-type"] ?? "");
+      if (type && !/^(video\/|image\/gif|application\/octet-stream)/.test(type)) throw new HttpError(415, `expected a clip (video/mp4, video/webm, video/x-msvideo, image/gif), got content type ${type}`);
+      const body = await readBody(req, max);
+      if (body.length === 0) throw new HttpError(400, "the upload is empty: send the clip file's bytes");
+      let name = String(req.headers["x-file-name"] ?? "upload").slice(0, 200);
+      try {
+        name = decodeURIComponent(name);
+      } catch {
+        // keep it as sent
+      }
+      // ffmpeg reads a file; the extension (from the name, else the content type) only helps it
+      // guess, and never reaches a path: the file is always clip.<known extension> in a fresh folder
+      const fromName = name.split(".").pop()?.toLowerCase() ?? "";
+      const ext = VIDEO_EXTENSIONS.includes(fromName) ? fromName : /gif/.test(type) ? "gif" : /webm/.test(type) ? "webm" : /msvideo|avi/.test(type) ? "avi" : "mp4";
+      const result = await serial(async () => {
+        const dir = mkdtempSync(join(tmpdir(), "tsformer-serve-"));
+        try {
+          const file = join(dir, `clip.${ext}`);
+          writeFileSync(file, body);
+          return await explainVideoFile(model, file);
+        } catch (e) {
+          // name the upload, not the temporary file
+          throw new HttpError(400, (e as Error).message.split(join(dir, `clip.${ext}`)).join(`the upload "${name}"`));
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      });
+      return sendJson(res, 200, videoExplanationJson(model, result));
+    }
     if (path === "/api/explain/text") {
-      if (model.kind !== "text") throw new HttpError(400, "this model explains images, not text: POST /api/explain/image");
+      if (model.kind !== "text") throw new HttpError(400, `this model explains ${model.kind === "video" ? "clips, not text: POST /api/explain/video" : "images, not text: POST /api/explain/image"}`);
       const body = await readBody(req, Math.min(max, 64 * 1024));
       let text: unknown;
       try {

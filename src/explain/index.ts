@@ -13,7 +13,8 @@ export {
 export type { RGBImage, Grid, TokenAttentionOptions, HeatmapOptions } from "./image.js";
 export { attentionMatrixSvg, lineChartSvg, niceTicks, escapeXml } from "./svg.js";
 export type { MatrixSvgOptions, Series, LineChartOptions } from "./svg.js";
-export { frameGrids, videoHeatmaps, videoStrip, encodeGif } from "./video.js";
+export { frameGrids, videoHeatmaps, videoStrip, encodeGif, classifyVideoAttention, videoTokenMap, tokenMapToFrames } from "./video.js";
+export type { VideoTokenLayout, VideoAttentionKind } from "./video.js";
 export { explainImage, textAttentionPictures } from "./pictures.js";
 export type { Picture, ImageExplainOptions, ImageExplanation } from "./pictures.js";
 export { writeReport } from "./report.js";

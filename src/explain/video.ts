@@ -46,3 +46,75 @@ export async function encodeGif(frames: readonly RGBImage[], options: { delayMs?
     .gif({ delay: frames.map(() => options.delayMs ?? 250), loop: 0 })
     .toBuffer();
 }
+
+/** How a video model lays out its tokens: nt temporal indices of an h x w patch grid. */
+export interface VideoTokenLayout {
+  /** Temporal token indices (frames / tubelet depth). */
+  nt: number;
+  /** Patch grid rows and columns (ns = h * w spatial tokens per temporal index). */
+  h: number;
+  w: number;
+}
+
+/** What one recorded attention call covers, read from its shape. */
+export type VideoAttentionKind = "joint" | "spatial" | "temporal";
+
+/**
+ * Classify an attention record [Bx, H, Tq, Tk] of a one-clip forward by the tokens it attends
+ * over: "joint" (Bx = 1, Tk = nt*h*w (+ [CLS]): ViViT Model 1, TimeSformer joint), "spatial"
+ * (Bx = nt, Tk = h*w (+ [CLS]): one frame's patches, as in ViViT Models 2-4 and TimeSformer's
+ * divided and space-only blocks), or "temporal" (keys are time steps only: no spatial map).
+ * prefix is the number of [CLS] tokens before the patches (0 or 1).
+ */
+export function classifyVideoAttention(weights: { shape: readonly number[] }, layout: VideoTokenLayout): { kind: VideoAttentionKind; prefix: number } {
+  const [Bx, , , Tk] = weights.shape, ns = layout.h * layout.w, nt = layout.nt;
+  if (Bx === 1 && (Tk === nt * ns || Tk === nt * ns + 1) && nt * ns > 1) return { kind: "joint", prefix: Tk - nt * ns };
+  if (Bx === nt && (Tk === ns || Tk === ns + 1)) return { kind: "spatial", prefix: Tk - ns };
+  if (Tk === nt || Tk === nt + 1) return { kind: "temporal", prefix: Tk - nt };
+  throw new RangeError(`classifyVideoAttention: attention ${formatShape(weights.shape)} fits neither ${nt}x${layout.h}x${layout.w} space-time tokens, ${nt} frames of ${ns} patches, nor ${nt} time steps`);
+}
+
+/**
+ * The map a video attention matrix [Bx, H?, Tq, Tk] (one layer's weights with heads, or a
+ * rollout [Bx, T, T]) puts on the space-time tokens, as [nt, h, w]: with a [CLS] token its row
+ * (what the classifier reads, as for images); without one (ViViT Models 3 and 4 mean-pool
+ * every token) the mean over the queries, which is how much each token's value enters the
+ * pooled output of that layer. Heads are averaged, or one head is taken.
+ */
+export function videoTokenMap(weights: { data: ArrayLike<number>; shape: readonly number[] }, layout: VideoTokenLayout, options: { head?: number | "mean" } = {}): { data: Float32Array; shape: [number, number, number] } {
+  const w4 = weights.shape.length === 4 ? weights.shape : [weights.shape[0], 1, weights.shape[1], weights.shape[2]];
+  const [Bx, H, Tq, Tk] = w4;
+  const { kind, prefix } = classifyVideoAttention({ shape: w4 }, layout);
+  if (kind === "temporal") throw new RangeError(`videoTokenMap: attention ${formatShape(weights.shape)} is over time steps only, it has no spatial map`);
+  const head = weights.shape.length === 3 ? 0 : options.head ?? "mean";
+  if (head !== "mean" && !(Number.isInteger(head) && head >= 0 && head < H)) throw new RangeError(`videoTokenMap: head ${head} out of range [0, ${H})`);
+  const heads = head === "mean" ? Array.from({ length: H }, (_, i) => i) : [head];
+  const n = Tk - prefix, { nt, h, w } = layout;
+  const out = new Float32Array(nt * h * w);
+  // joint: one batch row covers all nt*h*w tokens; spatial: batch row b is temporal index b
+  for (let b = 0; b < Bx; b++) {
+    const base = kind === "joint" ? 0 : b * n;
+    for (const hd of heads) {
+      const queries = prefix ? [0] : Array.from({ length: Tq }, (_, i) => i);
+      for (const q of queries) {
+        const o = ((b * H + hd) * Tq + q) * Tk + prefix;
+        for (let j = 0; j < n; j++) out[base + j] += weights.data[o + j] / (heads.length * queries.length);
+      }
+    }
+  }
+  return { data: out, shape: [nt, h, w] };
+}
+
+/** Frame t of the clip shows temporal token floor(t / tubeletDepth): [nt, h, w] -> [T, h, w]. */
+export function tokenMapToFrames(map: { data: Float32Array; shape: [number, number, number] }, numFrames: number, tubeletDepth = 1): { data: Float32Array; shape: [number, number, number] } {
+  const [nt, h, w] = map.shape;
+  if (Math.ceil(numFrames / tubeletDepth) !== nt && Math.floor(numFrames / tubeletDepth) !== nt) {
+    throw new RangeError(`tokenMapToFrames: ${numFrames} frames in tubelets of ${tubeletDepth} do not make ${nt} temporal tokens`);
+  }
+  const out = new Float32Array(numFrames * h * w);
+  for (let t = 0; t < numFrames; t++) {
+    const i = Math.min(nt - 1, Math.floor(t / tubeletDepth));
+    out.set(map.data.subarray(i * h * w, (i + 1) * h * w), t * h * w);
+  }
+  return { data: out, shape: [numFrames, h, w] };
+}
