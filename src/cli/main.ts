@@ -52,6 +52,7 @@ Global options:
   --backend js|native      choose the compute backend (also TSFORMER_BACKEND)
   -h, --help               show help
 
+Guide: docs/guide/ — attention, Transformers, ViT and video step by step, as runnable, tested examples
 Learn more: ${GUIDE}`;
 
 function version(): string {
