@@ -66,6 +66,8 @@ export class WebGPUBackend {
   readonly name = "webgpu";
   readonly #pipelines = new Map<string, GPUComputePipelineLike>();
   readonly #empty: GPUArray;
+  /** Validation errors of queued dispatches, checked at the next read or sync. */
+  readonly #pending: [string, Promise<{ message: string } | null>][] = [];
 
   constructor(readonly device: GPUDeviceLike, readonly adapterName: string) {
     this.#empty = this.zeros(1);
@@ -99,8 +101,10 @@ export class WebGPUBackend {
     this.device.queue.writeBuffer(a.buffer, 0, x.buffer, x.byteOffset, x.byteLength);
   }
 
-  /** Read a GPU array back (asynchronous: WebGPU maps buffers for reading only asynchronously). */
+  /** Read a GPU array back (asynchronous: WebGPU maps buffers for reading only asynchronously).
+   * Rejects with the first error any kernel queued before it raised (WebGPU reports errors late). */
   async read(a: GPUArray): Promise<Float32Array> {
+    await this.#rethrow();
     const bytes = Math.max(4, a.length * 4);
     const staging = this.device.createBuffer({ size: bytes, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
     const enc = this.device.createCommandEncoder();
@@ -115,7 +119,16 @@ export class WebGPUBackend {
 
   /** Wait until every queued kernel has run (for timing). */
   async sync(): Promise<void> {
+    await this.#rethrow();
     await this.device.queue.onSubmittedWorkDone();
+  }
+
+  async #rethrow(): Promise<void> {
+    const pending = this.#pending.splice(0);
+    for (const [name, error] of pending) {
+      const e = await error;
+      if (e) throw new Error(`webgpu.${name}: ${e.message}`);
+    }
   }
 
   // --- kernels (the Backend interface's, on GPU arrays) -----------------------------------------
@@ -250,6 +263,7 @@ export class WebGPUBackend {
    */
   #run(key: string, code: string, params: Param[], floats: number[], arrays: GPUArray[], grid: [number, number, number],
     floatMask?: boolean[]): void {
+    this.device.pushErrorScope("validation");
     let pipeline = this.#pipelines.get(key);
     if (!pipeline) {
       pipeline = this.device.createComputePipeline({ layout: "auto", compute: { module: this.device.createShaderModule({ code }), entryPoint: "main" } });
@@ -277,5 +291,6 @@ export class WebGPUBackend {
     pass.end();
     this.device.queue.submit([enc.finish()]);
     pbuf.destroy();
+    this.#pending.push([key, this.device.popErrorScope()]);
   }
 }

@@ -8,7 +8,8 @@ const header = /* wgsl */ `
 @group(0) @binding(0) var<storage, read> p: array<u32>;
 fn pf(i: u32) -> f32 { return bitcast<f32>(p[i]); }
 fn gindex(gid: vec3<u32>, nw: vec3<u32>) -> u32 { return gid.x + gid.y * nw.x * 256u; }
-const INF: f32 = bitcast<f32>(0x7f800000u);
+// +Infinity at run time (WGSL's constant evaluation refuses to form infinities)
+fn inf() -> f32 { var bits = 0x7f800000u; return bitcast<f32>(bits); }
 `;
 
 /**
@@ -191,7 +192,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let cols = p[1];
   if (r >= p[0]) { return; }
   let o = r * cols;
-  var mx = -INF;
+  var mx = -inf();
   for (var j = 0u; j < cols; j++) { mx = max(mx, X[o + j]); }
   var sum = 0.0;
   for (var j = 0u; j < cols; j++) { sum += exp(X[o + j] - mx); }
@@ -288,7 +289,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   var mo = 0u;
   if (p[8] != 0u) { mo = (((h / p[10]) % p[9]) * tq + i) * tk; }
   var acc: array<f32, ${ATTENTION_MAX_DV}>;
-  var mx = -INF; var sum = 0.0;
+  var mx = -inf(); var sum = 0.0;
   if (p[7] == 0u || i + tk >= tq) {
     for (var j = 0u; j <= lastKey; j++) {
       let ko = at(h, j, tk, d);
@@ -296,7 +297,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       for (var c = 0u; c < d; c++) { s = fma(Q[qo + c], K[ko + c], s); }
       s *= pf(6);
       if (p[8] != 0u) { s += Mask[mo + j]; }
-      if (s == -INF) { continue; }
+      if (s == -inf()) { continue; }
       let nmx = max(mx, s);
       let corr = exp(mx - nmx);
       let w = exp(s - nmx);
@@ -310,7 +311,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (sum == 0.0) {
     // fully masked row: zeros out, and a log-sum-exp that makes every weight 0 (as the js backend)
     for (var c = 0u; c < dv; c++) { O[oo + c] = 0.0; }
-    Lse[idx] = INF;
+    Lse[idx] = inf();
     return;
   }
   for (var c = 0u; c < dv; c++) { O[oo + c] = acc[c] / sum; }
