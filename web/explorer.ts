@@ -7,7 +7,7 @@
 // attention call's head mean) as a strip of frames and as an animated GIF, drawn by the server.
 
 interface GridJson { rows: number; cols: number; data: number[] }
-interface ModelInfo { kind: "image" | "text" | "video"; frames?: number; family?: string; name: string; labels?: string[]; imageSize?: number; layers?: number; heads?: number; backend: string; maxUploadBytes: number; task?: string }
+interface ModelInfo { kind: "image" | "text" | "video"; frames?: number; family?: string; maxTextLength?: number; name: string; labels?: string[]; imageSize?: number; layers?: number; heads?: number; backend: string; maxUploadBytes: number; task?: string }
 interface ImageResult { label: string; predicted: number; top: { label: string; p: number }[]; layers: { module: string; mean: GridJson; heads: GridJson[] }[]; rollout: GridJson; gradient: GridJson | null; input: string }
 interface VideoResult { label: string; top: { label: string; p: number }[]; numFrames: number; rolloutOver: string; views: { name: string; title: string; strip: string; gif: string }[] }
 interface TextLayer { module: string; role: string; heads: number[][][]; queries: string[]; keys: string[] }
@@ -291,9 +291,12 @@ function drawMatrix(canvas: HTMLCanvasElement, layer: TextLayer, headSel: string
   }
 }
 
-async function textMode(): Promise<void> {
+async function textMode(info: ModelInfo): Promise<void> {
   $("text-mode").hidden = false;
   const form = $<HTMLFormElement>("text-form"), input = $<HTMLInputElement>("text");
+  if (info.maxTextLength) input.maxLength = info.maxTextLength;
+  if (info.task === "gpt2") input.placeholder = "type a text: see what comes next";
+  if (info.task === "bert-mlm") input.placeholder = "type a text; [MASK] tokens are filled in";
   const attn = $<HTMLSelectElement>("attn"), headSel = $<HTMLSelectElement>("text-head");
   let result: TextResult | null = null;
   const render = () => {
@@ -339,10 +342,12 @@ async function start(): Promise<void> {
       ? `${info.name}: image classifier, ${info.layers} layers x ${info.heads} heads, ${info.imageSize}x${info.imageSize} input, ${info.labels?.length} classes (${info.backend} backend)`
       : info.kind === "video"
       ? `${info.name}: video classifier (${info.family}), ${info.frames} frames of ${info.imageSize}x${info.imageSize}, ${info.labels?.length} classes (${info.backend} backend)`
+      : info.layers
+      ? `${info.name}: ${info.task} model, ${info.layers} layers x ${info.heads} heads (${info.backend} backend)`
       : `${info.name}: ${info.task ?? "text"} model (${info.backend} backend)`;
     if (info.kind === "image") await imageMode(info);
     else if (info.kind === "video") await videoMode(info);
-    else await textMode();
+    else await textMode(info);
     document.body.dataset.state = "ready";
   } catch (e) {
     showError(`could not reach the model: ${(e as Error).message}`);

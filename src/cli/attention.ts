@@ -4,16 +4,19 @@
 //     of every head), rollout, gradient-weighted attention (PNG)
 //   video model (ViViT, TimeSformer): INPUT is a clip -> the same maps per frame, as image
 //     strips (PNG) and animated GIFs
+//   GPT-2 / BERT: INPUT is a text -> self-attention matrices per layer and head over its tokens
+//     (SVG, and the head mean as PNG)
 //   text model (G2P): INPUT is a word -> encoder, decoder and cross-attention matrices per layer
 //     and head (SVG), cross-attention as Bahdanau's alignment plot
 
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { writeFileAtomic, writeReport, type HeadFusion } from "../explain/index.js";
+import { svgToPng, writeFileAtomic, writeReport, type HeadFusion } from "../explain/index.js";
 import { setBackend } from "../index.js";
 import { explainG2P, explainImageBytes, loadExplainable } from "./explain-model.js";
 import { explainVideoFile } from "./explain-video.js";
+import { explainSelfAttention } from "./explain-text.js";
 
 export const ATTENTION_HELP = `Usage: tsformer attention --model DIR INPUT --out DIR [options]
 
@@ -21,6 +24,7 @@ Write the attention pictures of one input (and OUT/index.html showing them).
   image classifier (ViT checkpoint): INPUT is an image file (PNG, JPEG, GIF, WebP)
   video classifier (train video):     INPUT is a clip (MP4, WebM, AVI, GIF, ...)
   text model (G2P checkpoint):        INPUT is a word
+  GPT-2 / BERT (train gpt, train bert): INPUT is a text (BERT: [MASK] tokens are filled in)
 
 Options:
   --head-fusion mean|max|min   how rollout fuses heads (default mean)
@@ -81,6 +85,19 @@ export async function attentionCommand(argv: string[]): Promise<number> {
         { title: "[CLS] attention per attention call, mean of heads", text: "Models without a [CLS] token (ViViT 3 and 4) show the mean over queries. Temporal-only calls have no spatial map and are left out.", pictures: rest.filter((p) => p.name.startsWith("attn")) },
       ],
       config: { family: m.spec.family, ...m.spec.config, labels: m.labels.join(", ") },
+    };
+  } else if (m.task !== "g2p") {
+    const e = explainSelfAttention(m, input);
+    summary = { input, tokens: e.tokens, output: e.output, top: e.top.map((t) => `${t.token} ${t.p.toFixed(3)}`) };
+    const means = e.pictures.filter((p) => p.name.endsWith("-mean.svg"));
+    const pngs = await Promise.all(means.map(async (p) => ({ name: p.name.replace(/\.svg$/, ".png"), title: `${p.title} (PNG)`, png: await svgToPng(p.svg!) })));
+    report = {
+      title: `Attention of ${m.dir} on "${input}"`,
+      summary: m.task === "gpt2" ? `${input} -> next token ${e.output[0]} (p = ${e.top[0].p.toFixed(3)})` : e.output.length ? `[MASK] -> ${e.output.join(", ")}` : `${e.tokens.length} tokens (no [MASK] to fill in)`,
+      sections: [
+        { title: `Self-attention per layer, mean of heads (${m.task === "gpt2" ? "causal: each token sees itself and those before it" : "each token sees all"})`, pictures: [...means, ...pngs] },
+        { title: "Self-attention per head", pictures: e.pictures.filter((p) => !p.name.endsWith("-mean.svg")) },
+      ],
     };
   } else {
     const e = explainG2P(m, input);

@@ -1,6 +1,7 @@
 // What `tsformer attention` and `tsformer serve` can explain: a checkpoint directory holding
 // an image classifier (ViTForImageClassification), a video classifier (`tsformer train video`:
-// ViViT or TimeSformer, see explain-video.ts) or a text model (a G2P seq2seq checkpoint),
+// ViViT or TimeSformer, see explain-video.ts) or a text model (a G2P seq2seq checkpoint, or
+// GPT-2 / BERT from `tsformer train gpt` / `train bert`, see explain-text.ts),
 // loaded once, then asked about one input at a time.
 //
 // Image checkpoints: config.json's `config` is a ViTConfig (or holds one under `vit`, `model`
@@ -25,6 +26,7 @@ import type { G2PVocabs } from "../tasks/g2p.js";
 import { BOS } from "../data/vocab.js";
 import { noGrad, Tensor } from "../tensor/tensor.js";
 import { loadVideoExplainable, type VideoModel } from "./explain-video.js";
+import { loadTextExplainable, type TransformerTextModel } from "./explain-text.js";
 
 export interface ImageModel {
   kind: "image";
@@ -44,7 +46,7 @@ export interface G2PModel {
   vocabs: G2PVocabs;
 }
 
-export type ExplainableModel = ImageModel | G2PModel | VideoModel;
+export type ExplainableModel = ImageModel | G2PModel | VideoModel | TransformerTextModel;
 
 function isViTConfig(c: unknown): c is ViTConfig {
   const o = c as Record<string, unknown> | null;
@@ -69,6 +71,8 @@ export function loadExplainable(dir: string): ExplainableModel {
   const cfg = raw.config ?? {};
   // a checkpoint of `tsformer train video`: config.json's config is { family, config }
   if (typeof cfg.family === "string" && ["vivit", "timesformer", "cnn-transformer"].includes(cfg.family)) return loadVideoExplainable(dir);
+  // `tsformer train gpt` and `tsformer train bert --out`: { kind, config, tokenizer }
+  if (cfg.kind === "gpt2" || cfg.kind === "bert-mlm") return loadTextExplainable(dir, cfg.kind);
   if (cfg.task === "g2p") {
     const { model, vocabs } = loadG2PCheckpoint(dir);
     return { kind: "text", task: "g2p", dir, model, vocabs };
@@ -93,7 +97,7 @@ export function loadExplainable(dir: string): ExplainableModel {
     if (labels.length !== vitCfg.numLabels) throw new Error(`--model ${dir}: ${labels.length} labels for ${vitCfg.numLabels} classes`);
     return { kind: "image", dir, model, config: vitCfg, labels, mean: numbers(find("imageMean")), std: numbers(find("imageStd")) };
   }
-  throw new Error(`--model ${dir}: ${cfgPath} holds neither a ViT image classifier (config with imageSize, patchSize, hiddenSize, numAttentionHeads, numLabels) nor a g2p checkpoint (task "g2p") nor a video classifier (family vivit or timesformer)`);
+  throw new Error(`--model ${dir}: ${cfgPath} holds neither a ViT image classifier (config with imageSize, patchSize, hiddenSize, numAttentionHeads, numLabels) nor a g2p checkpoint (task "g2p") nor a video classifier (family vivit or timesformer) nor a GPT-2 or BERT checkpoint (kind "gpt2" or "bert-mlm")`);
 }
 
 /** Decode an uploaded/opened image, resize it to the model's input and explain it. */

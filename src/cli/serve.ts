@@ -18,6 +18,7 @@ import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { backendName, setBackend } from "../index.js";
+import { explainSelfAttention } from "./explain-text.js";
 import { explainVideoFile, videoExplanationJson } from "./explain-video.js";
 import { VIDEO_EXTENSIONS } from "./predict-video.js";
 import { explainG2P, explainImageBytes, imageExplanationJson, loadExplainable, type ExplainableModel } from "./explain-model.js";
@@ -25,7 +26,7 @@ import { explainG2P, explainImageBytes, imageExplanationJson, loadExplainable, t
 export const SERVE_HELP = `Usage: tsformer serve --model DIR [--port 8080] [--host 127.0.0.1] [--max-upload-mb 8]
 
 Open the attention explorer: drop an image (image classifier), a clip (video classifier) or
-type a word (G2P model) and
+type a word (G2P model) or a text (GPT-2, BERT) and
 see the prediction, the attention of every layer and head, and the rollout.
 The server listens on 127.0.0.1 only unless --host says otherwise (e.g. --host 0.0.0.0).`;
 
@@ -123,7 +124,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     ? { kind: "image", name: options.model, labels: model.labels, imageSize: model.config.imageSize, channels: model.config.numChannels, layers: model.config.numHiddenLayers, heads: model.config.numAttentionHeads, backend: backendName(), maxUploadBytes: max }
     : model.kind === "video"
     ? { kind: "video", name: options.model, family: model.spec.family, labels: model.labels, imageSize: model.need.imageSize, frames: model.need.numFrames, backend: backendName(), maxUploadBytes: max }
-    : { kind: "text", task: model.task, name: options.model, backend: backendName(), maxUploadBytes: max };
+    : model.task === "g2p"
+    ? { kind: "text", task: model.task, name: options.model, backend: backendName(), maxUploadBytes: max, maxTextLength: 64 }
+    : { kind: "text", task: model.task, name: options.model, layers: model.layers, heads: model.heads, maxTokens: model.maxTokens, backend: backendName(), maxUploadBytes: max, maxTextLength: 2000 };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://localhost");
@@ -204,7 +207,18 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         throw new HttpError(400, 'expected a JSON body {"text": "..."}');
       }
       if (typeof text !== "string" || text.trim() === "") throw new HttpError(400, 'expected a JSON body {"text": "..."} with non-empty text');
-      if (text.length > 64) throw new HttpError(400, `text of ${text.length} characters is too long (at most 64)`);
+      const longest = model.task === "g2p" ? 64 : 2000; // G2P takes one word
+      if (text.length > longest) throw new HttpError(400, `text of ${text.length} characters is too long (at most ${longest})`);
+      if (model.task !== "g2p") {
+        const e = await serial(async () => {
+          try {
+            return explainSelfAttention(model, text);
+          } catch (err) {
+            throw new HttpError(400, (err as Error).message);
+          }
+        });
+        return sendJson(res, 200, { kind: "text", task: model.task, input: e.input, output: e.output, top: e.top, tokens: e.tokens, layers: e.layers });
+      }
       const e = await serial(async () => {
         try {
           return explainG2P(model, text.trim());
