@@ -6,7 +6,7 @@
 //   5. weighted sum of values -> output
 // Every attention form here returns { output, weights } through this one interface.
 
-import { scaledDotProductAttention } from "../ops/attention.js";
+import { observeAttention, scaledDotProductAttention } from "../ops/attention.js";
 import { mul } from "../ops/elementwise.js";
 import { softmax } from "../ops/functional.js";
 import { matmul } from "../ops/matmul.js";
@@ -50,6 +50,7 @@ export function attendWithScores(scores: Tensor, values: Tensor, mask?: Tensor |
     throw new RangeError(`attention: ${tk} keys but values ${formatShape(values.shape)} hold ${values.shape[values.ndim - 2]} positions`);
   }
   const weights = softmax(applyMask(scores, mask), -1); // step 4
+  observeAttention(weights); // explain/ records them when asked (no cost otherwise)
   return { output: matmul(weights, values), weights }; // step 5
 }
 

@@ -24,6 +24,19 @@ export function setAttentionObserver(fn: AttentionObserver | null): AttentionObs
   return prev;
 }
 
+/**
+ * Hand weights formed explicitly elsewhere (src/attention's five steps, which models with their
+ * own score terms, like T5's relative position bias, go through) to the observer, if one is set.
+ * [B, H, Tq, Tk] as they are; [B, Tq, Tk] and [Tq, Tk] get the missing axes.
+ */
+export function observeAttention(weights: Tensor): void {
+  if (!attentionObserver) return;
+  const s = weights.shape;
+  if (s.length === 4) attentionObserver(weights, "scaledDotProductAttention");
+  else if (s.length === 3) attentionObserver(reshape(weights, [s[0], 1, s[1], s[2]]), "scaledDotProductAttention");
+  else if (s.length === 2) attentionObserver(reshape(weights, [1, 1, s[0], s[1]]), "scaledDotProductAttention");
+}
+
 export interface SdpaOptions {
   /** Boolean-like (int32, nonzero = may attend) or additive float mask, broadcastable to [B, H, Tq, Tk]. */
   mask?: Tensor | null;
