@@ -54,8 +54,7 @@ export async function run(options: GuideOptions = {}): Promise<FamiliesResult> {
   return noGrad(() => {
     const g = explain.recordAttention(gpt, () => gpt.forward(ids(src))).attentions;
     const b = explain.recordAttention(bert, () => bert.forward(ids(src))).attentions;
-    // (T5 adds its relative-position bias to the scores and attends through attention.attendWithScores,
-    // which explain.recordAttention does not see; its reach below shows the same structure)
+    // (T5's attention is recorded the same way; here its structure is shown from the outside, by reach)
     const shape = (r: { weights: Tensor }) => r.weights.shape.slice(2);
 
     const reach = {
