@@ -117,13 +117,17 @@ const SCRIPT = `(async () => {
     js.attention({ ...args, q, k, v, mask, out: or, lse: lr });
     await check("attention " + c.name, [og, lg], [or, lr]);
   }
-  return { adapter: gpu.adapterName, results: out };
+  const refusals = [];
+  for (const bad of [() => gpu.softmax(gpu.zeros(3), 2, 2, gpu.zeros(4)), () => gpu.binary("lt", gpu.zeros(1), [1], gpu.zeros(1), [1], gpu.zeros(1), [1])]) {
+    try { bad(); refusals.push(""); } catch (e) { refusals.push(e.message); }
+  }
+  return { adapter: gpu.adapterName, results: out, refusals };
 })()`;
 
 test("webgpu kernels match the js backend in headless Chromium (SwiftShader)", { skip: chromiumSkip, timeout: 90_000 }, async () => {
   const s = await openPage(dist, { extra: { "/": PAGE }, webgpu: true });
   try {
-    const r = await s.page.evaluate(SCRIPT) as { adapter: string; results: { name: string; rel: number; bad: number; n: number }[] };
+    const r = await s.page.evaluate(SCRIPT) as { adapter: string; results: { name: string; rel: number; bad: number; n: number }[]; refusals: string[] };
     if (process.env.TSFORMER_DEBUG) console.log(JSON.stringify(r));
     assert.match(r.adapter, /swiftshader/i);
     const names = r.results.map((x) => x.name);
@@ -137,6 +141,9 @@ test("webgpu kernels match the js backend in headless Chromium (SwiftShader)", {
       assert.ok(x.rel < tol, `${x.name}: relative error ${x.rel.toExponential(2)} over ${x.n} values`);
       assert.equal(x.bad, 0, `${x.name}: ${x.bad} values differ in finiteness`);
     }
+    // bad arguments are refused on the call with what was wrong, not read out of bounds
+    assert.equal(r.refusals[0], "webgpu.softmax (x): expected 4 floats, got an array of 3");
+    assert.match(r.refusals[1], /"lt" is not supported/);
     assert.deepEqual(s.errors, []);
   } finally {
     await s.close();
