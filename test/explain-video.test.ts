@@ -17,7 +17,7 @@ import { startServer } from "../src/cli/serve.js";
 import { explainVideoFile, loadVideoExplainable } from "../src/cli/explain-video.js";
 import { loadExplainable } from "../src/cli/explain-model.js";
 import { encodeVideo, loadVideoClip } from "../src/data/video.js";
-import { classifyVideoAttention, recordAttention, tokenMapToFrames, videoTokenMap } from "../src/explain/index.js";
+import { classifyVideoAttention, gradientAttention, recordAttention, tokenMapToFrames, videoTokenMap } from "../src/explain/index.js";
 import { buildVideoModel, saveVideoCheckpoint, videoClassNames, videoModelSpec, type VideoModelName } from "../src/tasks/video-classification.js";
 import { noGrad, Tensor } from "../src/tensor/tensor.js";
 
@@ -106,6 +106,18 @@ test("the per-frame maps peak where the recorded attention peaks (ViViT 1 tubele
       if (depth === 2) assert.deepEqual(fm.data.subarray(0, ns), fm.data.subarray(ns, 2 * ns));
     }
     assert.equal(e.rolloutOver, name === "vivit-1" ? "all layers" : "spatial attention");
+    // gradient-weighted attention only where every call is joint space-time attention; its map
+    // is the [CLS] row of the relevance computed directly, each tubelet on its frames
+    assert.equal(e.gradient === null, name !== "vivit-1");
+    if (e.gradient) {
+      const g = gradientAttention(m.model, () => m.model.forward(clip), { target: e.predicted });
+      const R = g.relevance!, n = R.shape[1];
+      for (let f = 0; f < T; f++) for (let j = 0; j < ns; j++) {
+        const token = Math.floor(f / m.need.tubeletDepth) * ns + j;
+        assert.ok(Math.abs(e.gradient.data[f * ns + j] - R.data[1 + token]) < 1e-6, `gradient map frame ${f} patch ${j}`);
+      }
+      assert.equal(n, 1 + m.layout.nt * ns);
+    }
   }
 });
 
@@ -126,7 +138,7 @@ test("tsformer attention on a clip writes per-frame strips and animated GIFs", a
   assert.ok(videoClassNames("direction").includes(summary.label));
   const names = summary.files.map((f) => f.slice(out.length + 1)).sort();
   // input strip, rollout and each of the 2 layers as strip + GIF, report and prediction
-  assert.deepEqual(names, ["attn0-strip.png", "attn0.gif", "attn1-strip.png", "attn1.gif", "frames.png", "index.html", "rollout-strip.png", "rollout.gif"]);
+  assert.deepEqual(names, ["attn0-strip.png", "attn0.gif", "attn1-strip.png", "attn1.gif", "frames.png", "gradient-strip.png", "gradient.gif", "index.html", "rollout-strip.png", "rollout.gif"]);
   const gif = await sharp(readFileSync(join(out, "rollout.gif")), { animated: true }).metadata();
   assert.equal(gif.format, "gif");
   assert.equal(gif.pages, T);

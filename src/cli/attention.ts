@@ -73,7 +73,7 @@ export async function attentionCommand(argv: string[]): Promise<number> {
     };
   } else if (m.kind === "video") {
     if (!existsSync(input) || !statSync(input).isFile()) throw new Error(`tsformer attention: ${input} is not a file (a video classifier takes a clip: MP4, WebM, AVI, GIF)`);
-    const e = await explainVideoFile(m, input, { rollout: { headFusion: fusion, discardRatio: discard } });
+    const e = await explainVideoFile(m, input, { gradient: !values["no-gradient"], rollout: { headFusion: fusion, discardRatio: discard } });
     summary = { input, predicted: e.predicted, label: e.label, probability: e.probabilities[e.predicted], frames: e.numFrames };
     const [first, ...rest] = e.pictures;
     report = {
@@ -81,7 +81,7 @@ export async function attentionCommand(argv: string[]): Promise<number> {
       summary: `Predicted ${e.label} (p = ${e.probabilities[e.predicted].toFixed(3)}) from ${e.numFrames} frames. Rollout over ${e.rolloutOver}: ${fusion} over heads, discard ${discard}.`,
       metrics: Object.fromEntries(e.probabilities.map((p, i) => [`p(${m.labels[i] ?? i})`, p]).sort((a, b) => (b[1] as number) - (a[1] as number)).slice(0, 5)),
       sections: [
-        { title: "Input and rollout", text: "Each frame shows the map of its temporal token (a tubelet covers its depth in frames); the clip is normalised jointly, so a frame the model ignores stays dark.", pictures: [first, ...rest.filter((p) => p.name.startsWith("rollout"))] },
+        { title: "Input and rollout", text: "Each frame shows the map of its temporal token (a tubelet covers its depth in frames); the clip is normalised jointly, so a frame the model ignores stays dark.", pictures: [first, ...rest.filter((p) => p.name.startsWith("rollout") || p.name.startsWith("gradient"))] },
         { title: "[CLS] attention per attention call, mean of heads", text: "Models without a [CLS] token (ViViT 3 and 4) show the mean over queries. Temporal-only calls have no spatial map and are left out.", pictures: rest.filter((p) => p.name.startsWith("attn")) },
       ],
       config: { family: m.spec.family, ...m.spec.config, labels: m.labels.join(", ") },

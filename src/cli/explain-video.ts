@@ -9,7 +9,7 @@
 
 import { loadVideoClip } from "../data/video.js";
 import {
-  attentionRollout, encodeGif, encodePng, recordAttention, tensorToImage, resizeNearest, videoHeatmaps, videoStrip,
+  attentionRollout, gradientAttention, encodeGif, encodePng, recordAttention, tensorToImage, resizeNearest, videoHeatmaps, videoStrip,
   classifyVideoAttention, videoTokenMap, tokenMapToFrames,
   type AttentionRecord, type Picture, type RGBImage, type RolloutOptions, type VideoTokenLayout,
 } from "../explain/index.js";
@@ -60,13 +60,19 @@ export interface VideoExplanation {
   /** Rollout mapped to frames [T, h, w], and over which calls it ran. */
   rollout: { data: Float32Array; shape: [number, number, number] };
   rolloutOver: "all layers" | "spatial attention";
+  /**
+   * Gradient-weighted attention (Chefer et al. 2021) mapped to frames, for the models whose every
+   * call is joint space-time attention (ViViT 1, TimeSformer joint); null for the factorised
+   * ones, whose relevance rollout would mix temporal and spatial stacks, and when not asked for.
+   */
+  gradient: { data: Float32Array; shape: [number, number, number] } | null;
   pictures: Picture[];
   /** Strip and GIF of rollout and of each layer's head mean, for the explorer. */
   strips: { name: string; title: string; strip: Buffer; gif: Buffer }[];
 }
 
 /** Decode a clip file, classify it, and draw its attention per frame. */
-export async function explainVideoFile(m: VideoModel, path: string, options: { rollout?: RolloutOptions; size?: number } = {}): Promise<VideoExplanation> {
+export async function explainVideoFile(m: VideoModel, path: string, options: { rollout?: RolloutOptions; size?: number; gradient?: boolean } = {}): Promise<VideoExplanation> {
   const n = m.need;
   // errors name the file: undecodable, too few frames, frames that do not divide into patches
   const clip = loadVideoClip(path, { numFrames: n.numFrames, imageSize: n.imageSize, numChannels: n.numChannels, tubeletDepth: n.tubeletDepth, patchSize: n.patchSize });
@@ -74,7 +80,7 @@ export async function explainVideoFile(m: VideoModel, path: string, options: { r
 }
 
 /** The same for a clip tensor [1, T, C, S, S] already at the model's size. */
-export async function explainVideoClip(m: VideoModel, clip: Tensor, options: { rollout?: RolloutOptions; size?: number } = {}): Promise<VideoExplanation> {
+export async function explainVideoClip(m: VideoModel, clip: Tensor, options: { rollout?: RolloutOptions; size?: number; gradient?: boolean } = {}): Promise<VideoExplanation> {
   const { output, attentions } = noGrad(() => recordAttention(m.model, () => m.model.forward(clip)));
   const p = Array.from(noGrad(() => softmax(output.logits, -1)).data);
   const predicted = p.indexOf(Math.max(...p));
@@ -96,6 +102,11 @@ export async function explainVideoClip(m: VideoModel, clip: Tensor, options: { r
   if (over.length === 0) throw new Error(`explain video: ${m.dir} recorded no attention over patches`);
   const rollout = toFrames(videoTokenMap(attentionRollout(over, options.rollout), m.layout));
   const rolloutOver = joint.length > 0 && spatial.length === 0 ? "all layers" : "spatial attention";
+  let gradient: VideoExplanation["gradient"] = null;
+  if ((options.gradient ?? true) && layers.every((l) => l.kind === "joint")) {
+    const g = gradientAttention(m.model, () => m.model.forward(clip), { target: predicted });
+    if (g.relevance) gradient = toFrames(videoTokenMap(g.relevance, m.layout));
+  }
 
   const size = options.size ?? Math.max(96, m.need.imageSize);
   const [C, S] = [clip.shape[2], clip.shape[3]];
@@ -108,13 +119,14 @@ export async function explainVideoClip(m: VideoModel, clip: Tensor, options: { r
     strips.push({ name, title, strip: await encodePng(videoStrip(heat)), gif: await encodeGif(heat) });
   };
   await draw("rollout", `rollout over ${rolloutOver} (${options.rollout?.headFusion ?? "mean"} of heads)`, rollout);
+  if (gradient) await draw("gradient", "gradient-weighted attention (Chefer et al. 2021), predicted class", gradient);
   for (const [i, l] of layers.entries()) if (l.mean) await draw(`attn${i}`, `${l.module} (${l.kind}), mean of heads`, l.mean);
   const pictures: Picture[] = [{ name: "frames.png", title: `input: ${T} frames`, png: await encodePng(videoStrip(big)) }];
   for (const s of strips) {
     pictures.push({ name: `${s.name}-strip.png`, title: s.title, png: s.strip });
     pictures.push({ name: `${s.name}.gif`, title: `${s.title}, animated`, png: s.gif });
   }
-  return { predicted, label: m.labels[predicted] ?? String(predicted), probabilities: p, numFrames: T, frames, layers, rollout, rolloutOver, pictures, strips };
+  return { predicted, label: m.labels[predicted] ?? String(predicted), probabilities: p, numFrames: T, frames, layers, rollout, rolloutOver, gradient, pictures, strips };
 }
 
 /** The explanation as JSON for the explorer: prediction, strips and GIFs as data URLs, maps. */
