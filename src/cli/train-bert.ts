@@ -5,7 +5,9 @@
 
 import { parseArgs } from "node:util";
 import { backendName, setBackend } from "../index.js";
-import { saveCheckpoint } from "../io/checkpoint.js";
+import { loadCheckpoint, saveCheckpoint } from "../io/checkpoint.js";
+import { BertForMaskedLM, type BertConfig } from "../models/bert.js";
+import { WordPiece } from "../data/tokenizers/wordpiece.js";
 import { runSpamStory } from "../tasks/text-classification.js";
 
 export const TRAIN_BERT_HELP = `Usage: tsformer train bert [options]
@@ -22,6 +24,8 @@ export const TRAIN_BERT_HELP = `Usage: tsformer train bert [options]
   --test-limit N         score on N test emails (default all)
   --seed N               (default 0)
   --out DIR              save the pretrained masked-LM model and its tokenizer
+  --from DIR             fine-tune a model saved with --out instead of pretraining
+  --arms LIST            pretrained,scratch (default both)
   --json                 machine-readable summary
   --backend js|native`;
 
@@ -32,7 +36,7 @@ export async function trainBertCommand(argv: string[]): Promise<number> {
       "pretrain-steps": { type: "string" }, "finetune-steps": { type: "string" }, sizes: { type: "string" }, dim: { type: "string" },
       layers: { type: "string" }, heads: { type: "string" }, ffn: { type: "string" }, vocab: { type: "string" }, "max-len": { type: "string" },
       "batch-size": { type: "string" }, "pretrain-lr": { type: "string" }, "finetune-lr": { type: "string" }, "scratch-lr": { type: "string" },
-      "test-limit": { type: "string" }, seed: { type: "string" }, out: { type: "string" }, json: { type: "boolean" }, backend: { type: "string" },
+      "test-limit": { type: "string" }, seed: { type: "string" }, out: { type: "string" }, from: { type: "string" }, arms: { type: "string" }, json: { type: "boolean" }, backend: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -55,7 +59,18 @@ export async function trainBertCommand(argv: string[]): Promise<number> {
     return x;
   });
   const log = values.json ? (): void => {} : (s: string): void => console.log(s);
+  let from: { model: BertForMaskedLM; tokenizer: WordPiece } | null = null;
+  if (values.from) {
+    const ck = loadCheckpoint<{ kind?: string; config?: BertConfig; tokenizer?: unknown }>(values.from);
+    if (ck.config.kind !== "bert-mlm" || !ck.config.config) throw new Error(`tsformer train bert: ${values.from} is not a masked-LM BERT saved by train bert --out`);
+    const model = new BertForMaskedLM(ck.config.config);
+    model.loadStateDict(ck.stateDict);
+    from = { model, tokenizer: WordPiece.fromJSON(ck.config.tokenizer) };
+  }
+  const arms = values.arms ? values.arms.split(",") : undefined;
+  if (arms && !arms.every((a) => a === "pretrained" || a === "scratch")) throw new RangeError(`tsformer train bert: --arms takes pretrained and/or scratch, got "${values.arms}"`);
   const r = runSpamStory({
+    from, arms: arms as ("pretrained" | "scratch")[] | undefined,
     config: { hiddenSize: n("dim", 128), numHiddenLayers: n("layers", 2), numAttentionHeads: n("heads", 2), intermediateSize: n("ffn", 512) },
     vocabSize: n("vocab", 3000), maxLen: n("max-len", 64), pretrainSteps: values["pretrain-steps"] === "0" ? 0 : n("pretrain-steps", 400)!, finetuneSteps: n("finetune-steps", 80)!,
     sizes, batchSize: n("batch-size", 32), pretrainLr: n("pretrain-lr", undefined, false), finetuneLr: n("finetune-lr", undefined, false),
@@ -70,7 +85,8 @@ export async function trainBertCommand(argv: string[]): Promise<number> {
     log("labelled | fine-tuned acc / F1 | from scratch acc / F1");
     for (const row of r.rows) {
       const p = row.pretrained ? `${(100 * row.pretrained.accuracy).toFixed(1)}% / ${row.pretrained.f1.toFixed(3)}` : "-";
-      log(`${String(row.labelled).padStart(8)} | ${p} | ${(100 * row.scratch.accuracy).toFixed(1)}% / ${row.scratch.f1.toFixed(3)}`);
+      const sc = row.scratch ? `${(100 * row.scratch.accuracy).toFixed(1)}% / ${row.scratch.f1.toFixed(3)}` : "-";
+      log(`${String(row.labelled).padStart(8)} | ${p} | ${sc}`);
     }
   }
   return 0;

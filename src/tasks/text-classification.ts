@@ -141,6 +141,10 @@ export interface SpamStoryOptions {
   maxLen?: number;
   /** Masked-LM steps; 0 skips pretraining and runs only the from-scratch arm. */
   pretrainSteps: number;
+  /** Fine-tune this already pretrained model (and its tokenizer) instead of pretraining. */
+  from?: { model: BertForMaskedLM; tokenizer: WordPiece } | null;
+  /** Which arms to run (default both). */
+  arms?: ("pretrained" | "scratch")[];
   finetuneSteps: number;
   /** Labelled-set sizes to compare at (Infinity = the whole training split). */
   sizes: number[];
@@ -160,7 +164,7 @@ export interface SpamStoryResult {
   parameters: number;
   split: { train: number; test: number; trainSpam: number; testSpam: number };
   pretrain: { steps: number; seconds: number; finalLoss: number; heldOut: { loss: number; accuracy: number } } | null;
-  rows: { labelled: number; pretrained: (BinaryMetrics & { seconds: number }) | null; scratch: BinaryMetrics & { seconds: number } }[];
+  rows: { labelled: number; pretrained: (BinaryMetrics & { seconds: number }) | null; scratch: (BinaryMetrics & { seconds: number }) | null }[];
   tokenizer: WordPiece;
   pretrained: BertForMaskedLM | null;
 }
@@ -173,14 +177,15 @@ export function runSpamStory(o: SpamStoryOptions): SpamStoryResult {
   const maxLen = o.maxLen ?? 64;
   // e-mail has a long tail of one-off strings (addresses, ids, encodings): learn pieces from
   // words seen twice or more, over the 150 most frequent characters
-  const tok = WordPiece.train(train.map((e) => e.text), { vocabSize: o.vocabSize ?? 3000, minWordFrequency: 2, limitAlphabet: 150 });
-  const config = bertConfig(o.preset ?? "bert-tiny", { maxPositionEmbeddings: maxLen, hiddenDropoutProb: 0.1, ...o.config, vocabSize: tok.vocabSize, numLabels: 2 });
+  const tok = o.from?.tokenizer ?? WordPiece.train(train.map((e) => e.text), { vocabSize: o.vocabSize ?? 3000, minWordFrequency: 2, limitAlphabet: 150 });
+  const config = o.from ? { ...o.from.model.config, numLabels: 2 }
+    : bertConfig(o.preset ?? "bert-tiny", { maxPositionEmbeddings: maxLen, hiddenDropoutProb: 0.1, ...o.config, vocabSize: tok.vocabSize, numLabels: 2 });
   log(`SpamAssassin: ${train.length} training emails (${train.filter((e) => e.label).length} spam), ${test.length} test emails; WordPiece vocabulary ${tok.vocabSize}`);
   // pretraining sees only the training emails' text, never a label and never a test email
   const chunks = chunkTexts(train.map((e) => e.text), tok, maxLen);
   const heldOut = chunkTexts(test.slice(0, 300).map((e) => e.text), tok, maxLen, 1);
-  let pretrain: SpamStoryResult["pretrain"] = null, preModel: BertForMaskedLM | null = null;
-  if (o.pretrainSteps > 0) {
+  let pretrain: SpamStoryResult["pretrain"] = null, preModel: BertForMaskedLM | null = o.from?.model ?? null;
+  if (!o.from && o.pretrainSteps > 0) {
     const pre = pretrainMLM(config, chunks, tok, { steps: o.pretrainSteps, batchSize: o.batchSize ?? 32, maxLen, lr: o.pretrainLr ?? 1e-3, seed: o.seed, progress: o.progress, log });
     const mlmEval = evaluateMLM(pre.model, heldOut, tok, maxLen);
     const tail = pre.losses.slice(-Math.max(1, Math.round(o.pretrainSteps / 10)));
@@ -196,10 +201,11 @@ export function runSpamStory(o: SpamStoryOptions): SpamStoryResult {
       const r = finetuneClassifier(config, subset, tok, { steps: o.finetuneSteps, batchSize: o.batchSize ?? 32, maxLen, lr, seed: o.seed, pretrained, progress: o.progress });
       return { ...binaryMetrics(classify(r.model, test.map((e) => e.text), tok, maxLen), labels), seconds: r.seconds };
     };
-    const p = preModel ? run(preModel, o.finetuneLr ?? 3e-4) : null;
-    const s = run(null, o.scratchLr ?? o.finetuneLr ?? 3e-4);
+    const arms = o.arms ?? ["pretrained", "scratch"];
+    const p = preModel && arms.includes("pretrained") ? run(preModel, o.finetuneLr ?? 3e-4) : null;
+    const s = arms.includes("scratch") ? run(null, o.scratchLr ?? o.finetuneLr ?? 3e-4) : null;
     rows.push({ labelled: subset.length, pretrained: p, scratch: s });
-    log(`${subset.length} labelled: ${p ? `fine-tuned accuracy ${(100 * p.accuracy).toFixed(1)}% F1 ${p.f1.toFixed(3)} | ` : ""}from scratch accuracy ${(100 * s.accuracy).toFixed(1)}% F1 ${s.f1.toFixed(3)}`);
+    log(`${subset.length} labelled: ${p ? `fine-tuned accuracy ${(100 * p.accuracy).toFixed(1)}% F1 ${p.f1.toFixed(3)} ` : ""}${s ? `from scratch accuracy ${(100 * s.accuracy).toFixed(1)}% F1 ${s.f1.toFixed(3)}` : ""}`);
   }
   return {
     config, parameters: new BertForSequenceClassification(config).numParameters(),
