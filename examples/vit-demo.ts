@@ -1,7 +1,9 @@
 // `npm start`: the Vision Transformer demo, end to end. Trains the vit-mnist model (patch 4,
 // dim 64, depth 4) from scratch on MNIST for a few minutes, prints its test accuracy, saves the
 // checkpoint and writes a report (report.json + report.md, with a confusion matrix and a few
-// test digits as PNG files beside their predictions) under runs/vit-demo/.
+// test digits as PNG files beside their predictions) under runs/vit-demo/, and the HTML report
+// with the training curves and what the model looks at (attention rollout, gradient-weighted
+// attention, the last layer's heads) for three test digits in runs/vit-demo/report/index.html.
 //
 //   npm start                       # = npm run build && node dist/examples/vit-demo.js
 //   node dist/examples/vit-demo.js [--epochs 3] [--train-limit N] [--out runs/vit-demo]
@@ -11,7 +13,7 @@
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { backendName, data as dataNs, tasks } from "../src/index.js";
+import { backendName, data as dataNs, explain, tasks } from "../src/index.js";
 
 function writeAtomic(path: string, text: string): void {
   const tmp = `${path}.tmp-${process.pid}`;
@@ -57,8 +59,19 @@ export async function vitDemo(o: { epochs?: number; trainLimit?: number; out?: s
     `Classify your own: \`npx tsformer predict --model ${out} IMAGE.png\``, "",
   ].join("\n");
   writeAtomic(join(out, "report.md"), md);
-  log(`test accuracy ${(100 * r.testAccuracy).toFixed(2)}% after ${r.trainSeconds.toFixed(0)} s; report in ${join(out, "report.md")}`);
-  return report;
+  const html = await explain.writeImageClassifierReport(join(out, "report"), {
+    title: "Vision Transformer on MNIST",
+    summary: `vit-mnist, ${r.epochs.length} epochs, ${backendName()} backend: ${(100 * r.testAccuracy).toFixed(2)}% on the 10,000 test digits.`,
+    config: { model: "vit-mnist", epochs: r.epochs.length, trainImages: o.trainLimit ?? 60000 },
+    metrics: { "test accuracy": r.testAccuracy, parameters: r.parameters, "training seconds": Math.round(r.trainSeconds) },
+    history: { "train loss": r.epochs.map((e) => e.loss), "train accuracy": r.epochs.map((e) => e.trainAccuracy) },
+    model: r.model,
+    samples: [0, 1, 2].map((i) => ({ input: testSet.images.narrow(0, i, 1), label: testSet.labels.data[i] })),
+    labels: [..."0123456789"],
+    mean: [dataNs.MNIST_MEAN], std: [dataNs.MNIST_STD],
+  });
+  log(`test accuracy ${(100 * r.testAccuracy).toFixed(2)}% after ${r.trainSeconds.toFixed(0)} s; report in ${join(out, "report.md")} and ${html.index}`);
+  return { ...report, html: html.index };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
