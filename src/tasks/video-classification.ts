@@ -214,37 +214,14 @@ export function trainVideoClassifier(o: TrainVideoOptions): TrainVideoResult {
     return { videos: spec.config.numFrames === ds.numFrames ? b.videos : selectFrames(b.videos, frames), labels: b.labels };
   };
   const flopsPerClip = countFlops(() => model.forward(batch(train, [0]).videos));
-  const opt = new AdamW(model.parameters(), { lr: o.lr ?? 1e-3, weightDecay: o.weightDecay ?? 0.05 });
-  const sched = new LRScheduler(opt, warmupCosineSchedule(Math.max(1, Math.round(0.05 * steps)), steps, 0.01));
-  const bar = new ProgressBar({ quiet: !o.progress, unit: "clips/s" });
-  const logEvery = o.logEvery ?? 100;
-  bar.begin(steps, o.model);
-  model.train();
-  const t0 = performance.now();
-  let lossSum = 0, right = 0, seen = 0;
-  for (let step = 1; step <= steps; step++) {
-    const idx = Array.from({ length: B }, () => g.randint(0, 2 ** 31 - 1));
-    const { videos, labels } = batch(train, idx);
-    const logits = model.forward(videos).logits;
-    const loss = crossEntropy(logits, labels);
-    model.zeroGrad();
-    loss.backward();
-    clipGradNorm(model.parameters(), 1);
-    opt.step();
-    sched.step();
-    const l = loss.item();
-    lossSum += l;
-    const pred = argmax(logits, 1);
-    for (let i = 0; i < B; i++) if (pred.data[i] === labels.data[i]) right++;
-    seen += B;
-    bar.tick(B, l);
-    if (step % logEvery === 0 || step === steps) {
-      o.onLog?.({ step, loss: lossSum / (seen / B), trainAccuracy: right / seen, seconds: (performance.now() - t0) / 1000 });
-      lossSum = 0; right = 0; seen = 0;
-    }
-  }
-  const trainSeconds = (performance.now() - t0) / 1000;
-  bar.end();
+  const trainSeconds = trainSteps(model, {
+    steps, batchSize: B, lr: o.lr ?? 1e-3, weightDecay: o.weightDecay ?? 0.05, progress: o.progress, unit: "clips/s", title: o.model,
+    logEvery: o.logEvery ?? 100, onLog: o.onLog,
+    next: () => {
+      const { videos, labels } = batch(train, Array.from({ length: B }, () => g.randint(0, 2 ** 31 - 1)));
+      return { input: videos, labels };
+    },
+  });
   const testAccuracy = evaluateVideoClassifier(model, test, label, o.testClips ?? 2000, 100, frames);
   return {
     model, spec, name: o.model, label, testAccuracy, parameters: model.numParameters(), flopsPerClip, steps, batchSize: B,
@@ -294,6 +271,58 @@ function frameBatch(ds: MovingDigits, idx: number[]): { images: Tensor; labels: 
   return { images: new Tensor(images, [idx.length, 1, S, S]), labels: new Tensor(labels, [idx.length]) };
 }
 
+interface TrainStepsOptions {
+  steps: number;
+  batchSize: number;
+  lr: number;
+  weightDecay: number;
+  progress?: boolean;
+  unit: string;
+  title: string;
+  logEvery: number;
+  onLog?: (s: { step: number; loss: number; trainAccuracy: number; seconds: number }) => void;
+  /** The next random batch: the model's input and the labels. */
+  next: () => { input: Tensor; labels: Tensor };
+}
+
+/**
+ * The step loop both trainers share: AdamW, 5% warmup then cosine to 1%, gradients clipped at
+ * norm 1, running loss and accuracy reported every logEvery steps. Returns the training seconds.
+ */
+function trainSteps(model: Module & { forward(x: Tensor): { logits: Tensor } }, s: TrainStepsOptions): number {
+  const opt = new AdamW(model.parameters(), { lr: s.lr, weightDecay: s.weightDecay });
+  const sched = new LRScheduler(opt, warmupCosineSchedule(Math.max(1, Math.round(0.05 * s.steps)), s.steps, 0.01));
+  const bar = new ProgressBar({ quiet: !s.progress, unit: s.unit });
+  const B = s.batchSize;
+  bar.begin(s.steps, s.title);
+  model.train();
+  const t0 = performance.now();
+  let lossSum = 0, right = 0, seen = 0;
+  for (let step = 1; step <= s.steps; step++) {
+    const { input, labels } = s.next();
+    const logits = model.forward(input).logits;
+    const loss = crossEntropy(logits, labels);
+    model.zeroGrad();
+    loss.backward();
+    clipGradNorm(model.parameters(), 1);
+    opt.step();
+    sched.step();
+    const l = loss.item();
+    lossSum += l;
+    const pred = argmax(logits, 1);
+    for (let i = 0; i < B; i++) if (pred.data[i] === labels.data[i]) right++;
+    seen += B;
+    bar.tick(B, l);
+    if (step % s.logEvery === 0 || step === s.steps) {
+      s.onLog?.({ step, loss: lossSum / (seen / B), trainAccuracy: right / seen, seconds: (performance.now() - t0) / 1000 });
+      lossSum = 0; right = 0; seen = 0;
+    }
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  bar.end();
+  return seconds;
+}
+
 /**
  * The image model the video models start from, as the papers start from ImageNet ViTs: a ViT
  * with the digits presets' width, heads, MLP and patch size, trained to name the digit in single
@@ -311,37 +340,15 @@ export function pretrainFrameViT(o: PretrainFramesOptions = {}): PretrainFramesR
   };
   const model = withSeed(seed, () => new ViTForImageClassification(config));
   const flopsPerImage = countFlops(() => model.forward(frameBatch(train, [0]).images));
-  const opt = new AdamW(model.parameters(), { lr: o.lr ?? 1e-3, weightDecay: 0.05 });
-  const sched = new LRScheduler(opt, warmupCosineSchedule(Math.max(1, Math.round(0.05 * steps)), steps, 0.01));
   const g = new Generator(seed + 1);
-  const bar = new ProgressBar({ quiet: !o.progress, unit: "img/s" });
-  const logEvery = o.logEvery ?? 100;
-  bar.begin(steps, "frame ViT");
-  model.train();
-  const t0 = performance.now();
-  let lossSum = 0, right = 0, seen = 0;
-  for (let step = 1; step <= steps; step++) {
-    const { images, labels } = frameBatch(train, Array.from({ length: B }, () => g.randint(0, 2 ** 31 - 1)));
-    const logits = model.forward(images).logits;
-    const loss = crossEntropy(logits, labels);
-    model.zeroGrad();
-    loss.backward();
-    clipGradNorm(model.parameters(), 1);
-    opt.step();
-    sched.step();
-    const l = loss.item();
-    lossSum += l;
-    const pred = argmax(logits, 1);
-    for (let i = 0; i < B; i++) if (pred.data[i] === labels.data[i]) right++;
-    seen += B;
-    bar.tick(B, l);
-    if (step % logEvery === 0 || step === steps) {
-      o.onLog?.({ step, loss: lossSum / (seen / B), trainAccuracy: right / seen, seconds: (performance.now() - t0) / 1000 });
-      lossSum = 0; right = 0; seen = 0;
-    }
-  }
-  const trainSeconds = (performance.now() - t0) / 1000;
-  bar.end();
+  const trainSeconds = trainSteps(model, {
+    steps, batchSize: B, lr: o.lr ?? 1e-3, weightDecay: 0.05, progress: o.progress, unit: "img/s", title: "frame ViT",
+    logEvery: o.logEvery ?? 100, onLog: o.onLog,
+    next: () => {
+      const { images, labels } = frameBatch(train, Array.from({ length: B }, () => g.randint(0, 2 ** 31 - 1)));
+      return { input: images, labels };
+    },
+  });
   model.eval();
   const n = o.testImages ?? 2000;
   let correct = 0;
