@@ -9,6 +9,7 @@ import { loadCheckpoint, saveCheckpoint } from "../io/checkpoint.js";
 import { BertForMaskedLM, type BertConfig } from "../models/bert.js";
 import { WordPiece } from "../data/tokenizers/wordpiece.js";
 import { runSpamStory } from "../tasks/text-classification.js";
+import { positiveOption } from "./options.js";
 
 export const TRAIN_BERT_HELP = `Usage: tsformer train bert [options]
 
@@ -45,13 +46,8 @@ export async function trainBertCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (values.backend) setBackend(values.backend);
-  const n = (name: string, dflt: number | undefined, integer = true): number | undefined => {
-    const v = (values as Record<string, unknown>)[name] as string | undefined;
-    if (v === undefined) return dflt;
-    const x = Number(v);
-    if (!(x > 0) || (integer && !Number.isInteger(x))) throw new RangeError(`tsformer train bert: --${name} must be a positive ${integer ? "integer" : "number"}, got "${v}"`);
-    return x;
-  };
+  const n = (name: string, dflt: number | undefined, integer = true): number | undefined =>
+    positiveOption("tsformer train bert", values, name, dflt, integer);
   const sizes = (values.sizes ?? "50,200,1000,all").split(",").map((s) => {
     if (s === "all") return Infinity;
     const x = Number(s);

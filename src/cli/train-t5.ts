@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { backendName, setBackend } from "../index.js";
 import { saveCheckpoint } from "../io/checkpoint.js";
 import { trainT5Tasks } from "../tasks/t5-tasks.js";
+import { positiveOption } from "./options.js";
 
 export const TRAIN_T5_HELP = `Usage: tsformer train t5 [options]
 
@@ -34,13 +35,8 @@ export async function trainT5Command(argv: string[]): Promise<number> {
     return 0;
   }
   if (values.backend) setBackend(values.backend);
-  const n = (name: string, dflt: number | undefined, integer = true): number | undefined => {
-    const v = (values as Record<string, unknown>)[name] as string | undefined;
-    if (v === undefined) return dflt;
-    const x = Number(v);
-    if (!(x > 0) || (integer && !Number.isInteger(x))) throw new RangeError(`tsformer train t5: --${name} must be a positive ${integer ? "integer" : "number"}, got "${v}"`);
-    return x;
-  };
+  const n = (name: string, dflt: number | undefined, integer = true): number | undefined =>
+    positiveOption("tsformer train t5", values, name, dflt, integer);
   const dim = n("dim", 128)!, heads = n("heads", 4)!, layers = n("layers", 2)!;
   if (dim % heads !== 0) throw new RangeError(`tsformer train t5: --dim ${dim} is not divisible by --heads ${heads}`);
   const log = values.json ? (): void => {} : (s: string): void => console.log(s);
