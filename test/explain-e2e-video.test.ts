@@ -67,9 +67,12 @@ test("explorer in headless Chromium: upload a clip, see the label and the attent
     assert.ok(a.strip.colours > 20 && a.gif.colours > 5, `strip ${a.strip.colours} colours, gif ${a.gif.colours}`);
     // another view: one attention call's head mean
     const options = await page.locator("#video-view option").evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
-    assert.deepEqual(options, ["rollout", "attn1"]); // attn0 is TimeSformer's temporal attention: no spatial map
+    // attn0 is TimeSformer's temporal attention: no spatial map; attn1 has its head mean, then each head
+    assert.deepEqual(options, ["rollout", "attn1", "attn1-head0", "attn1-head1", "attn1-head2", "attn1-head3"]);
     await page.selectOption("#video-view", "attn1");
     assert.equal(await page.evaluate(() => document.body.dataset.view), "attn1");
+    await page.selectOption("#video-view", "attn1-head2");
+    assert.equal(await page.evaluate(() => document.body.dataset.view), "attn1-head2");
     mkdirSync("runs/e2e", { recursive: true });
     await page.screenshot({ path: "runs/e2e/explorer-video.png", fullPage: true, timeout: 20_000 });
     await page.locator("#video-file").setInputFiles(badPath);

@@ -137,8 +137,10 @@ test("tsformer attention on a clip writes per-frame strips and animated GIFs", a
   assert.equal(summary.frames, T);
   assert.ok(videoClassNames("direction").includes(summary.label));
   const names = summary.files.map((f) => f.slice(out.length + 1)).sort();
-  // input strip, rollout and each of the 2 layers as strip + GIF, report and prediction
-  assert.deepEqual(names, ["attn0-strip.png", "attn0.gif", "attn1-strip.png", "attn1.gif", "frames.png", "gradient-strip.png", "gradient.gif", "index.html", "rollout-strip.png", "rollout.gif"]);
+  // input strip, rollout, gradient, and each of the 2 layers (head mean, then each of its 4 heads) as strip + GIF, report
+  const perLayer = [0, 1].flatMap((i) => [`attn${i}`, ...[0, 1, 2, 3].map((h) => `attn${i}-head${h}`)]);
+  const expected = ["frames.png", "index.html", ...["gradient", "rollout", ...perLayer].flatMap((v) => [`${v}-strip.png`, `${v}.gif`])].sort();
+  assert.deepEqual(names, expected);
   const gif = await sharp(readFileSync(join(out, "rollout.gif")), { animated: true }).metadata();
   assert.equal(gif.format, "gif");
   assert.equal(gif.pages, T);

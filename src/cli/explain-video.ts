@@ -67,7 +67,7 @@ export interface VideoExplanation {
    */
   gradient: { data: Float32Array; shape: [number, number, number] } | null;
   pictures: Picture[];
-  /** Strip and GIF of rollout and of each layer's head mean, for the explorer. */
+  /** Strip and GIF of rollout, gradient, each layer's head mean and each of its heads, for the explorer. */
   strips: { name: string; title: string; strip: Buffer; gif: Buffer }[];
 }
 
@@ -120,7 +120,14 @@ export async function explainVideoClip(m: VideoModel, clip: Tensor, options: { r
   };
   await draw("rollout", `rollout over ${rolloutOver} (${options.rollout?.headFusion ?? "mean"} of heads)`, rollout);
   if (gradient) await draw("gradient", "gradient-weighted attention (Chefer et al. 2021), predicted class", gradient);
-  for (const [i, l] of layers.entries()) if (l.mean) await draw(`attn${i}`, `${l.module} (${l.kind}), mean of heads`, l.mean);
+  for (const [i, l] of layers.entries()) {
+    if (!l.mean) continue;
+    await draw(`attn${i}`, `${l.module} (${l.kind}), mean of heads`, l.mean);
+    // each head too (the explorer's view picker lists them), when there is more than one
+    if (l.heads && l.heads.length > 1) {
+      for (const [h, map] of l.heads.entries()) await draw(`attn${i}-head${h}`, `${l.module} (${l.kind}), head ${h}`, map);
+    }
+  }
   const pictures: Picture[] = [{ name: "frames.png", title: `input: ${T} frames`, png: await encodePng(videoStrip(big)) }];
   for (const s of strips) {
     pictures.push({ name: `${s.name}-strip.png`, title: s.title, png: s.strip });
