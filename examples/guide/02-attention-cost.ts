@@ -31,13 +31,21 @@ export interface CostResult {
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
-/** Bytes of live ArrayBuffers (tensor storage) after full collections; the ticks let V8 free the buffers. */
+/**
+ * Bytes of live ArrayBuffers (tensor storage) after full collections. V8 releases the buffers of
+ * collected arrays on a background thread, so collect and wait until two readings agree.
+ */
 async function liveBytes(): Promise<number> {
-  gc();
-  await tick();
-  gc();
-  await tick();
-  return process.memoryUsage().arrayBuffers;
+  let last = -1;
+  for (let i = 0; i < 20; i++) {
+    gc();
+    await tick();
+    await new Promise<void>((r) => setTimeout(r, 2));
+    const now = process.memoryUsage().arrayBuffers;
+    if (now === last) return now;
+    last = now;
+  }
+  return last;
 }
 
 export async function run(options: GuideOptions = {}): Promise<CostResult> {
@@ -73,12 +81,15 @@ export async function run(options: GuideOptions = {}): Promise<CostResult> {
     log(`T ${String(T).padStart(5)}: explicit ${e.ms.toFixed(1).padStart(7)} ms ${(e.bytes / 2 ** 20).toFixed(2).padStart(7)} MiB | fused ${f.ms.toFixed(1).padStart(7)} ms ${(f.bytes / 2 ** 20).toFixed(2).padStart(7)} MiB`);
   }
   const Ts = rows.map((r) => r.T);
+  // the slopes leave out the shortest length, where fixed costs (allocator, small buffers) still count
+  const fit = rows.slice(1), fitTs = fit.map((r) => r.T);
   const slopes = {
-    explicitTime: logLogSlope(Ts, rows.map((r) => r.explicitMs)),
-    fusedTime: logLogSlope(Ts, rows.map((r) => r.fusedMs)),
-    explicitMemory: logLogSlope(Ts, rows.map((r) => r.explicitBytes)),
-    fusedMemory: logLogSlope(Ts, rows.map((r) => r.fusedBytes)),
+    explicitTime: logLogSlope(fitTs, fit.map((r) => r.explicitMs)),
+    fusedTime: logLogSlope(fitTs, fit.map((r) => r.fusedMs)),
+    explicitMemory: logLogSlope(fitTs, fit.map((r) => r.explicitBytes)),
+    fusedMemory: logLogSlope(fitTs, fit.map((r) => r.fusedBytes)),
   };
+
   log(`growth exponents (log-log slope): time explicit ${slopes.explicitTime.toFixed(2)}, fused ${slopes.fusedTime.toFixed(2)}; ` +
     `memory explicit ${slopes.explicitMemory.toFixed(2)}, fused ${slopes.fusedMemory.toFixed(2)}`);
   const x = Ts;
