@@ -267,6 +267,34 @@ forEachIsa("binary fast paths and fallbacks", (nb) => {
   }
 });
 
+// Large enough that the addon splits the rows between threads: each thread must index b from
+// its first row's place in the whole output (it used to restart at b[0], a wrong result with 2+
+// threads for [B, T, 1]-shaped operands such as T5's RMSNorm scale).
+forEachIsa("binary row broadcasts split between threads, per-channel broadcasts", (nb) => {
+  const r = rng(9);
+  const shapes: Array<[number[], number[]]> = [
+    [[256, 4096], [256, 1]],
+    [[8, 64, 2048], [8, 64, 1]],
+    [[6, 16, 28, 28], [1, 16, 1, 1]], // GroupNorm's per-channel scale against [B, C, H, W]
+    [[16, 16, 33], [1, 16, 1]], // as many b values as out's leading dim: aligned to the middle one
+  ];
+  const original = addon!.numThreads();
+  for (const threads of [1, 2, 3]) {
+    addon!.setNumThreads(threads);
+    for (const [outShape, bShape] of shapes) {
+      const n = outShape.reduce((p, q) => p * q, 1);
+      const a = randArray(n, r, 0.1, 2), b = randArray(bShape.reduce((p, q) => p * q, 1), r, 0.1, 2);
+      for (const op of ["add", "mul", "sub"] as BinaryOp[]) {
+        const oj = new Float32Array(n), on = new Float32Array(n);
+        jsBackend.binary(op, a, outShape, b, bShape, oj, outShape);
+        nb.binary(op, a, outShape, b, bShape, on, outShape);
+        assertClose(on, oj, 1e-6, 0, `binary ${op} ${JSON.stringify(outShape)} op ${JSON.stringify(bShape)} threads=${threads}`);
+      }
+    }
+  }
+  addon!.setNumThreads(original);
+});
+
 forEachIsa("reduce sum over the middle axis", (nb) => {
   const r = rng(4);
   for (const [outer, size, inner] of [[1, 1, 1], [3, 1000, 1], [7, 13, 65], [1, 4, 100000], [50, 3000, 1]]) {

@@ -54,8 +54,12 @@ test("hybrid and CNN train through the same loop (training loss falls on 256 dig
       epochs: 4, batchSize: 32, lr: 2e-3, warmupSteps: 4, shift: 0, labelSmoothing: 0, seed: 2,
     });
     const losses = r.epochs.map((e) => e.loss);
-    // every epoch lowers the training loss (the GroupNorm ResNet starts slowly from a few steps: see docs/VIT.md)
-    for (let i = 1; i < losses.length; i++) assert.ok(losses[i] < losses[i - 1], `${kind}: loss ${losses.map((l) => l.toFixed(3)).join(" -> ")}`);
+    const curve = `${kind}: loss ${losses.map((l) => l.toFixed(3)).join(" -> ")}`;
+    // every epoch lowers the training loss
+    for (let i = 1; i < losses.length; i++) assert.ok(losses[i] < losses[i - 1], curve);
+    // and the CNN by a real margin: with each block's last GroupNorm zero-initialised it stalled
+    // near ln 10 = 2.30 (2.24 after these 32 steps, in PyTorch too); it now ends near 2.0
+    if (kind === "cnn") assert.ok(losses[losses.length - 1] < 2.15, curve);
   }
 });
 

@@ -79,7 +79,7 @@ struct KernelTable {
   // binary: out[i] = a[i] op b[i % bn]  (bn == n for same shape)
   void (*binaryBcast)(int op, const float* a, const float* b, float* out, long n, long bn);
   // binary with b broadcast along trailing dims: out[i*inner + j] = a[..] op b[i % bn]
-  void (*binaryRowBcast)(int op, const float* a, const float* b, float* out, long outer, long inner, long bn);
+  void (*binaryRowBcast)(int op, const float* a, const float* b, float* out, long outer, long inner, long bn, long row0);
   void (*attention)(const AttnCall&);
   void (*attentionBackward)(const AttnBwdCall&);
 };

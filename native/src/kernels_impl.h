@@ -333,10 +333,11 @@ static void binaryBcast(int op, const float* a, const float* b, float* out, long
   }
 }
 
-// out[o*inner + j] = a[o*inner + j] op b[o % bn]
-static void binaryRowBcast(int op, const float* a, const float* b, float* out, long outer, long inner, long bn) {
+// out[o*inner + j] = a[o*inner + j] op b[(row0 + o) % bn]; row0 is the first row's index when a
+// thread is given rows row0.. of a larger output (b's rows are counted from the output's start)
+static void binaryRowBcast(int op, const float* a, const float* b, float* out, long outer, long inner, long bn, long row0) {
   for (long o = 0; o < outer; ++o) {
-    const float bs = b[o % bn];
+    const float bs = b[(row0 + o) % bn];
     const float* A_ = a + o * inner;
     float* o_ = out + o * inner;
     const long len = inner;

@@ -62,6 +62,18 @@ export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
     backend().reduce("sum", g.data as Float32Array, 1, size, inner, out);
     return new Tensor(out, shape);
   }
+  // Per-channel parameters ([C, 1, 1] against [B, C, H, W]): shape is ones, a run of g's dims,
+  // then ones. Sum the trailing block away, then the leading one: two middle-axis reductions.
+  let end = padded.length;
+  while (end > lead && padded[end - 1] === 1) end--;
+  if (g.numel > 0 && padded.slice(lead, end).every((d, i) => d === gs[lead + i])) {
+    const mid = sizeOf(shape), inner = gs.slice(end).reduce((p, q) => p * q, 1), outer = g.numel / (mid * inner);
+    const rows = new Float32Array(outer * mid);
+    backend().reduce("sum", g.data as Float32Array, outer * mid, inner, 1, rows);
+    const out = new Float32Array(mid);
+    backend().reduce("sum", rows, 1, outer, mid, out);
+    return new Tensor(out, shape);
+  }
   // Split g into [outer..] dims: iterate and accumulate with broadcast index mapping.
   const out = new Float32Array(sizeOf(shape));
   const rank = gs.length;

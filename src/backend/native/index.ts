@@ -17,21 +17,31 @@ function isF32(x: Data): x is F32 {
   return x instanceof Float32Array;
 }
 
-/** b's non-one dims form a trailing block equal to out's trailing dims (bias-add layout). */
+/** b's non-one dims, right-aligned to out, form a trailing block equal to out's trailing dims (bias-add layout). */
 function isSuffix(bShape: number[], outShape: number[]): boolean {
+  const pad = outShape.length - bShape.length;
+  if (pad < 0) return false;
   let i = 0;
   while (i < bShape.length && bShape[i] === 1) i++;
-  for (let j = i; j < bShape.length; j++) if (bShape[j] !== outShape[j]) return false;
+  for (let j = i; j < bShape.length; j++) if (bShape[j] !== outShape[pad + j]) return false;
   return true;
 }
 
-/** Size of the trailing block along which b is broadcast, when b = out's leading dims then ones; else 0. */
-function trailingBroadcastInner(bShape: number[], outShape: number[]): number {
-  let s = bShape.length;
-  while (s > 0 && bShape[s - 1] === 1) s--;
-  for (let i = 0; i < s; i++) if (bShape[i] !== outShape[i]) return 0;
+/**
+ * Size of the trailing block along which b is broadcast when b, right-aligned to out, is ones,
+ * then a run of out's own dims, then ones ([C, 1, 1] against [B, C, H, W]: inner H*W, and b
+ * repeats every C rows); else 0.
+ */
+function rowBroadcastInner(bShape: number[], outShape: number[]): number {
+  const pad = outShape.length - bShape.length;
+  if (pad < 0) return 0;
+  let end = bShape.length;
+  while (end > 0 && bShape[end - 1] === 1) end--;
+  let start = 0;
+  while (start < end && bShape[start] === 1) start++;
+  for (let i = start; i < end; i++) if (bShape[i] !== outShape[pad + i]) return 0;
   let inner = 1;
-  for (let i = s; i < outShape.length; i++) inner *= outShape[i];
+  for (let i = pad + end; i < outShape.length; i++) inner *= outShape[i];
   return inner;
 }
 
@@ -69,8 +79,8 @@ export function createNativeBackend(base: Backend, addon: NativeAddon | null = l
       if (b.length === n) return A.binary(code, a, b, out, 0, 1);
       if (b.length === 1) return A.binary(code, a, b, out, 1, n);
       if (n % b.length === 0 && isSuffix(bShape, outShape)) return A.binary(code, a, b, out, 0, 1);
-      const inner = trailingBroadcastInner(bShape, outShape);
-      if (inner > 0 && inner * b.length === n) return A.binary(code, a, b, out, 1, inner);
+      const inner = rowBroadcastInner(bShape, outShape);
+      if (inner > 0 && n % (inner * b.length) === 0) return A.binary(code, a, b, out, 1, inner);
       return base.binary(op, a, aShape, b, bShape, out, outShape);
     },
 
