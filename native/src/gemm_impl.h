@@ -109,6 +109,10 @@ static inline bool directA(const GemmCall& g) { return !g.ta && g.alpha == 1.0f 
 
 static __attribute__((noinline)) void ukrPacked(long kc, const float* A, const float* B, float* C, long ldc, float beta,
                                                 int mr, int nr) {
+#ifdef TSF_UKR_ROWS
+  if (mr <= 4 && MR > 4) { ukr<4>(kc, A, 1, MR, B, C, ldc, beta, mr, nr); return; }
+  if (mr <= 8 && MR > 8) { ukr<8>(kc, A, 1, MR, B, C, ldc, beta, mr, nr); return; }
+#endif
   ukr(kc, A, 1, MR, B, C, ldc, beta, mr, nr);
 }
 static __attribute__((noinline)) void ukrDirect(long kc, const float* A, long lda, const float* B, float* C, long ldc,

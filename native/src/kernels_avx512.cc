@@ -28,11 +28,14 @@ constexpr int VL = 16;         // lanes of the ISA's vector (kernels_impl.h)
 
 static inline __mmask16 tailMask(int n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u); }
 
+// ROWS < MR computes only the first ROWS rows of the panel: the ragged last panel of a short M
+// (16 = 14 + 2 rows) then costs 2 rows' work, not 14 (gemm_impl.h picks ROWS).
+template <int ROWS = MR>
 __attribute__((always_inline)) inline void ukr(long kc, const float* A, long rsA, long csA, const float* B, float* C, long ldc,
                                               float beta, int mr, int nr) {
-  __m512 acc[MR][NV];
+  __m512 acc[ROWS][NV];
 #pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i)
+  for (int i = 0; i < ROWS; ++i)
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) acc[i][j] = _mm512_setzero_ps();
   for (long p = 0; p < kc; ++p) {
@@ -41,7 +44,7 @@ __attribute__((always_inline)) inline void ukr(long kc, const float* A, long rsA
     for (int j = 0; j < NV; ++j) b[j] = _mm512_load_ps(B + j * 16);
     _mm_prefetch((const char*)(B + 8 * NR), _MM_HINT_T0);
 #pragma GCC unroll 16
-    for (int i = 0; i < MR; ++i) {
+    for (int i = 0; i < ROWS; ++i) {
       const __m512 a = _mm512_set1_ps(A[i * rsA]);
 #pragma GCC unroll 4
       for (int j = 0; j < NV; ++j) acc[i][j] = _mm512_fmadd_ps(a, b[j], acc[i][j]);
@@ -49,16 +52,16 @@ __attribute__((always_inline)) inline void ukr(long kc, const float* A, long rsA
     A += csA;
     B += NR;
   }
-  if (mr == MR && nr == NR) {
+  if (mr == ROWS && nr == NR) {
     if (beta == 0.0f) {
 #pragma GCC unroll 16
-      for (int i = 0; i < MR; ++i)
+      for (int i = 0; i < ROWS; ++i)
 #pragma GCC unroll 4
         for (int j = 0; j < NV; ++j) _mm512_storeu_ps(C + i * ldc + j * 16, acc[i][j]);
     } else {
       const __m512 bv = _mm512_set1_ps(beta);
 #pragma GCC unroll 16
-      for (int i = 0; i < MR; ++i)
+      for (int i = 0; i < ROWS; ++i)
 #pragma GCC unroll 4
         for (int j = 0; j < NV; ++j) {
           float* c = C + i * ldc + j * 16;
@@ -75,7 +78,7 @@ __attribute__((always_inline)) inline void ukr(long kc, const float* A, long rsA
   }
   const __m512 bv = _mm512_set1_ps(beta);
 #pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i) {
+  for (int i = 0; i < ROWS; ++i) {
     if (i >= mr) break;
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) {
@@ -86,6 +89,8 @@ __attribute__((always_inline)) inline void ukr(long kc, const float* A, long rsA
     }
   }
 }
+
+#define TSF_UKR_ROWS 1
 
 // dst[l] = src[l * stride] for l < 16 (kernels_impl.h transposes attention keys with it)
 static inline void gather16(float* dst, const float* src, long stride) {
