@@ -56,7 +56,10 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     const beamSize = num(values.beam);
     const dev = evaluateG2P(model, vocabs, data.dev, { beamSize }), test = evaluateG2P(model, vocabs, data.test, { beamSize });
-    const r = { checkpoint: values.eval, beam: beamSize ?? 1, testWER: test.wer, testPER: test.per, devWER: dev.wer, devPER: dev.per, seconds: (performance.now() - t0) / 1000 };
+    const r = {
+      checkpoint: values.eval, beam: beamSize ?? 1, testWER: test.wer, testPER: test.per, devWER: dev.wer, devPER: dev.per,
+      testWERAnyReference: test.anyReference.wer, testPERAnyReference: test.anyReference.per, seconds: (performance.now() - t0) / 1000,
+    };
     console.log(values.json ? JSON.stringify(r) : r);
     return;
   }
@@ -74,7 +77,8 @@ async function main(): Promise<void> {
       beamSize: num(values.beam), progress: !values.json, devEachEpoch: false,
       onEpoch: (e) => log(`${kind} epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, ${e.seconds.toFixed(0)} s, ${Math.round(e.examplesPerSecond)} words/s, ${Math.round(e.tokensPerSecond)} tok/s`),
     });
-    log(`${kind}: test WER ${(100 * r.test.wer).toFixed(2)}%, PER ${(100 * r.test.per).toFixed(2)}% (dev WER ${(100 * r.dev.wer).toFixed(2)}%, PER ${(100 * r.dev.per).toFixed(2)}%), eval ${r.evalSeconds.toFixed(0)} s`);
+    log(`${kind}: test WER ${(100 * r.test.wer).toFixed(2)}%, PER ${(100 * r.test.per).toFixed(2)}% (dev WER ${(100 * r.dev.wer).toFixed(2)}%, PER ${(100 * r.dev.per).toFixed(2)}%; ` +
+      `test against any CMUdict pronunciation: WER ${(100 * r.test.anyReference.wer).toFixed(2)}%, PER ${(100 * r.test.anyReference.per).toFixed(2)}%), eval ${r.evalSeconds.toFixed(0)} s`);
     if (values.out) saveG2PCheckpoint(`${values.out}/${kind}`, r);
     results.push([kind, r]);
   }
@@ -83,16 +87,18 @@ async function main(): Promise<void> {
     wordsPerSecond: r.epochs.reduce((a, e) => a + e.examplesPerSecond, 0) / r.epochs.length,
     finalLoss: r.epochs[r.epochs.length - 1].loss,
     testWER: r.test.wer, testPER: r.test.per, devWER: r.dev.wer, devPER: r.dev.per,
+    testWERAnyReference: r.test.anyReference.wer, testPERAnyReference: r.test.anyReference.per,
   }));
   if (values.json) {
     console.log(JSON.stringify({ backend: backendName(), split: results[0]?.[1].split, results: rows }));
     return;
   }
-  console.log("\n| model | parameters | epochs | s / epoch | words / s | test WER | test PER | dev WER | dev PER |");
-  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+  console.log("\n| model | parameters | epochs | s / epoch | words / s | test WER | test PER | dev WER | dev PER | test WER, any ref. | test PER, any ref. |");
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   for (const r of rows) {
     console.log(`| ${r.model} | ${r.parameters.toLocaleString("en")} | ${r.epochs} | ${r.secondsPerEpoch.toFixed(0)} | ${Math.round(r.wordsPerSecond)} | ` +
-      `${(100 * r.testWER).toFixed(2)}% | ${(100 * r.testPER).toFixed(2)}% | ${(100 * r.devWER).toFixed(2)}% | ${(100 * r.devPER).toFixed(2)}% |`);
+      `${(100 * r.testWER).toFixed(2)}% | ${(100 * r.testPER).toFixed(2)}% | ${(100 * r.devWER).toFixed(2)}% | ${(100 * r.devPER).toFixed(2)}% | ` +
+      `${(100 * r.testWERAnyReference).toFixed(2)}% | ${(100 * r.testPERAnyReference).toFixed(2)}% |`);
   }
 }
 

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
 
-import { fnv1a, loadCmudict, normalizeCmudict, splitOf } from "../src/data/cmudict.js";
+import { cmudictPronunciations, fnv1a, loadCmudict, normalizeCmudict, splitOf } from "../src/data/cmudict.js";
 import { loadCheckpoint, saveCheckpoint } from "../src/io/checkpoint.js";
 import { evaluateG2P, g2pData, pronounce, trainG2P } from "../src/tasks/g2p.js";
 import { loadG2PCheckpoint, saveG2PCheckpoint } from "../src/tasks/g2p-checkpoint.js";
@@ -26,6 +26,17 @@ test("normalisation: alternates dropped, only letters and apostrophes, stress st
     { word: "read", phonemes: ["R", "IY", "D"] },
   ]);
   assert.deepEqual(normalizeCmudict(raw, { keepStress: true })[1].phonemes, ["R", "IY1", "D"]);
+});
+
+test("cmudictPronunciations: the primary pronunciation first, then the distinct alternates", () => {
+  const raw = { "READ": "R IY1 D", "READ(1)": "R EH1 D", "READ(2)": "R EH2 D", "CAT": "K AE1 T", "U.S.": "Y UW1 EH1 S" };
+  const p = cmudictPronunciations({}, raw);
+  assert.deepEqual([...p.keys()].sort(), ["cat", "read"]);
+  assert.deepEqual(p.get("read"), [["R", "IY", "D"], ["R", "EH", "D"]]); // READ(2) is READ(1) once stress is stripped
+  assert.deepEqual(cmudictPronunciations({ keepStress: true }, raw).get("read")!.length, 3);
+  const all = cmudictPronunciations(); // the package: READ is R EH1 D, READ(1) R IY1 D
+  assert.deepEqual(all.get("read"), [["R", "EH", "D"], ["R", "IY", "D"]]);
+  assert.deepEqual(all.get("either"), [["IY", "DH", "ER"], ["AY", "DH", "ER"]]);
 });
 
 test("split: fixed by word hash, deterministic, disjoint, about 90/5/5", () => {
@@ -57,6 +68,8 @@ test("a tiny Transformer trained on 3000 words gets PER below 45% on 300 test wo
   assert.ok(trained.test.per < 0.45, `test PER ${trained.test.per}`);
   const again = evaluateG2P(trained.model, trained.vocabs, g2pData({ testLimit: 300 }).test);
   assert.deepEqual(again, trained.test, "evaluation is deterministic");
+  // more references can only help: fewer wrong words, no more edits
+  assert.ok(again.anyReference.wer <= again.wer && again.anyReference.edits <= again.edits);
 });
 
 test("checkpoint: round trip gives the same predictions; missing and corrupt files are named", () => {

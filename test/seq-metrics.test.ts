@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { editDistance, sequenceErrorRates } from "../src/train/seq-metrics.js";
+import { editDistance, sequenceErrorRates, sequenceErrorRatesAnyReference } from "../src/train/seq-metrics.js";
 
 test("editDistance: hand-computed cases", () => {
   assert.equal(editDistance("", ""), 0);
@@ -29,6 +29,21 @@ test("sequenceErrorRates: WER counts wrong words, PER sums edits over reference 
 test("sequenceErrorRates: empty and mismatched inputs", () => {
   assert.deepEqual(sequenceErrorRates([], []), { wer: 0, per: 0, exactMatch: 0, words: 0, referenceTokens: 0, edits: 0 });
   assert.throws(() => sequenceErrorRates([[1]], []), /1 predictions but 0 references/);
+});
+
+test("sequenceErrorRatesAnyReference: right when any reference matches, PER against the closest", () => {
+  // "read" has two pronunciations; "either" two as well; "cat" one
+  const refs = [[["R", "IY", "D"], ["R", "EH", "D"]], [["IY", "DH", "ER"], ["AY", "DH", "ER"]], [["K", "AE", "T"]]];
+  const preds = [["R", "EH", "D"], ["AY", "DH", "AH", "R"], ["K", "AE", "T"]];
+  const r = sequenceErrorRatesAnyReference(preds, refs);
+  assert.equal(r.wer, 1 / 3); // only "either" is wrong: the second pronunciation of "read" counts
+  // "either": 2 edits from AY DH ER (closest: substitute ER->AH, insert R), 3 from IY DH ER
+  assert.equal(r.edits, 2);
+  assert.equal(r.referenceTokens, 9);
+  // against the first reference only, "read" is wrong too
+  assert.equal(sequenceErrorRates(preds, refs.map((x) => x[0])).wer, 2 / 3);
+  assert.throws(() => sequenceErrorRatesAnyReference([["A"]], [[]]), /sequence 0 has no reference/);
+  assert.throws(() => sequenceErrorRatesAnyReference([["A"]], []), /1 predictions but 0 reference sets/);
 });
 
 test("ProgressBar: silent when quiet or when the stream is not a terminal", async () => {

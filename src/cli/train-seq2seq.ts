@@ -102,9 +102,12 @@ export async function trainSeq2SeqCommand(argv: string[]): Promise<number> {
   const summary = {
     task: "g2p", model, backend: backendName(), parameters: r.parameters, split: r.split, epochs: r.epochs.length,
     seconds_per_epoch: r.secondsPerEpoch, final_loss: r.epochs[r.epochs.length - 1].loss,
-    dev: { wer: r.dev.wer, per: r.dev.per }, test: { wer: r.test.wer, per: r.test.per, words: r.test.words }, out: values.out ?? null,
+    dev: { wer: r.dev.wer, per: r.dev.per },
+    test: { wer: r.test.wer, per: r.test.per, words: r.test.words, any_reference: { wer: r.test.anyReference.wer, per: r.test.anyReference.per } },
+    out: values.out ?? null,
   };
   if (values.json) console.log(JSON.stringify(summary));
-  else log(`g2p (${model}, ${r.parameters} parameters): test WER ${pct(r.test.wer)}, PER ${pct(r.test.per)} on ${r.test.words} words; ${r.secondsPerEpoch.toFixed(1)} s per epoch`);
+  else log(`g2p (${model}, ${r.parameters} parameters): test WER ${pct(r.test.wer)}, PER ${pct(r.test.per)} on ${r.test.words} words ` +
+    `(against any CMUdict pronunciation: WER ${pct(r.test.anyReference.wer)}, PER ${pct(r.test.anyReference.per)}); ${r.secondsPerEpoch.toFixed(1)} s per epoch`);
   return 0;
 }

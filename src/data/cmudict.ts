@@ -76,6 +76,23 @@ export function rawCmudict(): Record<string, string> {
   return cache;
 }
 
+/**
+ * Every pronunciation of every kept word, the primary one (the one in the splits) first, then
+ * the alternates "WORD(1)", "WORD(2)", ...: the references of multi-reference scoring.
+ */
+export function cmudictPronunciations(options: CmudictOptions = {}, raw: Record<string, string> = rawCmudict()): Map<string, string[][]> {
+  const out = new Map<string, string[][]>();
+  for (const e of normalizeCmudict(raw, options)) out.set(e.word, [e.phonemes]);
+  for (const [key, pron] of Object.entries(raw)) {
+    const m = /^(.*)\((\d+)\)$/.exec(key);
+    if (!m) continue;
+    const refs = out.get(m[1].toLowerCase());
+    const phonemes = pron.trim().split(/\s+/).filter(Boolean).map((p) => (options.keepStress ? p : p.replace(/[0-9]/g, "")));
+    if (refs && phonemes.length > 0 && !refs.some((r) => r.join(" ") === phonemes.join(" "))) refs.push(phonemes);
+  }
+  return out;
+}
+
 export interface CmudictSplits {
   train: G2PEntry[];
   dev: G2PEntry[];

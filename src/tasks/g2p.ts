@@ -2,10 +2,10 @@
 // Transformer or the GRU + attention baseline. Data and split: src/data/cmudict.ts (fixed,
 // by word hash, 90/5/5). Metrics: word error rate and phoneme error rate (src/train/seq-metrics.ts).
 
-import { type G2PEntry, loadCmudict, normalizeCmudict, rawCmudict } from "../data/cmudict.js";
+import { cmudictPronunciations, type G2PEntry, loadCmudict, normalizeCmudict, rawCmudict } from "../data/cmudict.js";
 import { Vocabulary } from "../data/vocab.js";
 import { manualSeed } from "../tensor/random.js";
-import { type SequenceErrorRates, sequenceErrorRates } from "../train/seq-metrics.js";
+import { type SequenceErrorRates, sequenceErrorRates, sequenceErrorRatesAnyReference } from "../train/seq-metrics.js";
 import {
   decodeAll, defaultSpec, type EpochStats, type ModelKind, type Pair, Seq2Seq, type Seq2SeqSpec, trainSeq2Seq,
 } from "./seq2seq.js";
@@ -71,10 +71,31 @@ export function pronounce(model: Seq2Seq, v: G2PVocabs, words: readonly string[]
   return preds.map((p) => v.phonemes.decode(p));
 }
 
-/** WER and PER of the model on entries. */
-export function evaluateG2P(model: Seq2Seq, v: G2PVocabs, entries: readonly G2PEntry[], o: { beamSize?: number } = {}): SequenceErrorRates {
+export interface G2PErrorRates extends SequenceErrorRates {
+  /**
+   * The same predictions scored against every CMUdict pronunciation of the word (right when
+   * any matches; PER against the closest), the protocol of most published CMUdict results.
+   */
+  anyReference: SequenceErrorRates;
+}
+
+const pronunciationsCache = new Map<boolean, Map<string, string[][]>>();
+
+/**
+ * WER and PER of the model on entries, against each entry's own pronunciation (the headline
+ * numbers) and against all of the word's CMUdict pronunciations (`anyReference`).
+ */
+export function evaluateG2P(model: Seq2Seq, v: G2PVocabs, entries: readonly G2PEntry[], o: { beamSize?: number } = {}): G2PErrorRates {
   const preds = pronounce(model, v, entries.map((e) => e.word), o);
-  return sequenceErrorRates(preds, entries.map((e) => e.phonemes));
+  // the entries' phonemes say whether stress digits were kept; the references must match
+  const keepStress = entries.some((e) => e.phonemes.some((p) => /[0-9]/.test(p)));
+  let all = pronunciationsCache.get(keepStress);
+  if (!all) pronunciationsCache.set(keepStress, (all = cmudictPronunciations({ keepStress })));
+  const refs = entries.map((e) => {
+    const r = all!.get(e.word);
+    return r && r[0].join(" ") === e.phonemes.join(" ") ? r : [e.phonemes];
+  });
+  return { ...sequenceErrorRates(preds, entries.map((e) => e.phonemes)), anyReference: sequenceErrorRatesAnyReference(preds, refs) };
 }
 
 export interface G2PTrainOptions extends G2PDataOptions {
@@ -104,8 +125,8 @@ export interface G2PResult {
   split: { train: number; dev: number; test: number };
   epochs: EpochStats[];
   secondsPerEpoch: number;
-  dev: SequenceErrorRates;
-  test: SequenceErrorRates;
+  dev: G2PErrorRates;
+  test: G2PErrorRates;
   evalSeconds: number;
 }
 

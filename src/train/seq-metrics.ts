@@ -4,8 +4,9 @@
 //   WER = words whose predicted sequence is not exactly the reference / words
 //   PER = sum of Levenshtein distances / sum of reference lengths
 //
-// A word with several reference pronunciations would take the closest one; the CMUdict split
-// here keeps one pronunciation per word, so each word has exactly one reference.
+// With several references per word (CMUdict's alternate pronunciations), the usual G2P
+// protocol (Yao & Zweig 2015, section 4) counts a word right when it matches any of them and
+// takes the PER against the closest one: sequenceErrorRatesAnyReference.
 
 /** Levenshtein distance (unit-cost insertions, deletions, substitutions) between two sequences. */
 export function editDistance<T>(a: ArrayLike<T>, b: ArrayLike<T>): number {
@@ -53,4 +54,24 @@ export function sequenceErrorRates<T>(predictions: readonly ArrayLike<T>[], refe
   const n = references.length;
   const wer = n === 0 ? 0 : wrong / n;
   return { wer, per: refTokens === 0 ? 0 : edits / refTokens, exactMatch: n === 0 ? 0 : 1 - wer, words: n, referenceTokens: refTokens, edits };
+}
+
+/**
+ * WER and PER against several references per sequence: a prediction is right when it equals
+ * any reference; its edits (and reference length) are those of the closest one, the first on ties.
+ */
+export function sequenceErrorRatesAnyReference<T>(predictions: readonly ArrayLike<T>[], references: readonly (readonly ArrayLike<T>[])[]): SequenceErrorRates {
+  if (predictions.length !== references.length) {
+    throw new RangeError(`sequenceErrorRatesAnyReference: ${predictions.length} predictions but ${references.length} reference sets`);
+  }
+  const closest = references.map((refs, i) => {
+    if (refs.length === 0) throw new RangeError(`sequenceErrorRatesAnyReference: sequence ${i} has no reference`);
+    let best = refs[0], bestD = editDistance(predictions[i], refs[0]);
+    for (let r = 1; r < refs.length && bestD > 0; r++) {
+      const d = editDistance(predictions[i], refs[r]);
+      if (d < bestD) [best, bestD] = [refs[r], d];
+    }
+    return best;
+  });
+  return sequenceErrorRates(predictions, closest);
 }
