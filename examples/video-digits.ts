@@ -3,7 +3,7 @@
 // ViViT and TimeSformer start from ImageNet ViTs), the CNN + Transformer from scratch.
 //
 //   node dist/examples/video-digits.js [--models vivit-1,vivit-2,...] [--labels digit-direction,speed-change]
-//        [--steps 800] [--vit-steps 1500] [--vit runs/vit-frames] [--out runs/video-digits.jsonl]
+//        [--steps 4000] [--vit-steps 6000] [--vit runs/vit-frames] [--out runs/video-digits.jsonl]
 //
 // The frame ViT is trained once and saved to --vit (reused if it is there). One JSON line per
 // run is appended to --out.
@@ -19,10 +19,10 @@ const { values } = parseArgs({
   options: {
     models: { type: "string", default: tasks.VIDEO_MODELS.join(",") },
     labels: { type: "string", default: "digit-direction,speed-change" },
-    steps: { type: "string", default: "800" },
+    steps: { type: "string", default: "4000" },
     "batch-size": { type: "string", default: "32" },
     lr: { type: "string", default: "1e-3" },
-    "vit-steps": { type: "string", default: "1500" },
+    "vit-steps": { type: "string", default: "6000" },
     vit: { type: "string", default: "runs/vit-frames" },
     "test-clips": { type: "string", default: "2000" },
     out: { type: "string", default: "runs/video-digits.jsonl" },

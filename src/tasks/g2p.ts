@@ -7,7 +7,7 @@ import { Vocabulary } from "../data/vocab.js";
 import { manualSeed } from "../tensor/random.js";
 import { type SequenceErrorRates, sequenceErrorRates, sequenceErrorRatesAnyReference } from "../train/seq-metrics.js";
 import {
-  decodeAll, defaultSpec, type EpochStats, type ModelKind, type Pair, Seq2Seq, type Seq2SeqSpec, trainSeq2Seq,
+  decodeAll, defaultSpec, type EpochStats, type ModelKind, type Pair, PairList, Seq2Seq, type Seq2SeqSpec, trainSeq2Seq,
 } from "./seq2seq.js";
 
 /** The source alphabet: apostrophe and a-z, fixed so it never depends on the data. */
@@ -41,8 +41,9 @@ function spread<T>(xs: T[], n: number | undefined): T[] {
 }
 
 export function g2pData(o: G2PDataOptions = {}): G2PData {
-  const s = loadCmudict({ keepStress: o.keepStress });
-  const phonemes = Vocabulary.fromSequences(normalizeCmudict(rawCmudict(), { keepStress: o.keepStress }).map((e) => e.phonemes));
+  const raw = rawCmudict();
+  const s = loadCmudict({ keepStress: o.keepStress }, raw);
+  const phonemes = Vocabulary.fromSequences(normalizeCmudict(raw, { keepStress: o.keepStress }).map((e) => e.phonemes));
   return {
     letters: new Vocabulary(LETTERS),
     phonemes,
@@ -79,8 +80,6 @@ export interface G2PErrorRates extends SequenceErrorRates {
   anyReference: SequenceErrorRates;
 }
 
-const pronunciationsCache = new Map<boolean, Map<string, string[][]>>();
-
 /**
  * WER and PER of the model on entries, against each entry's own pronunciation (the headline
  * numbers) and against all of the word's CMUdict pronunciations (`anyReference`).
@@ -89,10 +88,11 @@ export function evaluateG2P(model: Seq2Seq, v: G2PVocabs, entries: readonly G2PE
   const preds = pronounce(model, v, entries.map((e) => e.word), o);
   // the entries' phonemes say whether stress digits were kept; the references must match
   const keepStress = entries.some((e) => e.phonemes.some((p) => /[0-9]/.test(p)));
-  let all = pronunciationsCache.get(keepStress);
-  if (!all) pronunciationsCache.set(keepStress, (all = cmudictPronunciations({ keepStress })));
+  // only these words' pronunciations, built afresh: the whole map would be tens of MB that a
+  // training run evaluating every epoch should not keep alive (see PairList)
+  const all = cmudictPronunciations({ keepStress }, undefined, entries.map((e) => e.word));
   const refs = entries.map((e) => {
-    const r = all!.get(e.word);
+    const r = all.get(e.word);
     return r && r[0].join(" ") === e.phonemes.join(" ") ? r : [e.phonemes];
   });
   return { ...sequenceErrorRates(preds, entries.map((e) => e.phonemes)), anyReference: sequenceErrorRatesAnyReference(preds, refs) };
@@ -139,7 +139,10 @@ export function trainG2P(o: G2PTrainOptions = {}): G2PResult {
   const spec = o.initModel?.spec ?? o.spec ?? defaultSpec(kind, data.letters.size, data.phonemes.size, o.size ?? "small", 64);
   if (!o.initModel) manualSeed(o.seed ?? 0); // initial weights from the run's seed, not from earlier draws
   const model = o.initModel ?? new Seq2Seq(spec);
-  const train = toPairs(data, data.train);
+  const trainCount = data.train.length;
+  // packed, and the dictionary entries dropped: see PairList
+  const train = new PairList(toPairs(data, data.train));
+  data.train = [];
   const epochs = trainSeq2Seq(model, train, {
     epochs: o.epochs ?? 10, batchSize: o.batchSize ?? 64, lr: o.lr ?? LR[kind], seed: o.seed ?? 0, labelSmoothing: o.labelSmoothing ?? 0.1,
     progress: o.progress,
@@ -154,7 +157,7 @@ export function trainG2P(o: G2PTrainOptions = {}): G2PResult {
   const test = evaluateG2P(model, data, data.test, { beamSize: o.beamSize });
   return {
     model, vocabs: { letters: data.letters, phonemes: data.phonemes }, spec, parameters: model.module.numParameters(),
-    split: { train: data.train.length, dev: data.dev.length, test: data.test.length }, epochs,
+    split: { train: trainCount, dev: data.dev.length, test: data.test.length }, epochs,
     secondsPerEpoch: epochs.reduce((a, e) => a + e.seconds, 0) / epochs.length, dev, test, evalSeconds: (performance.now() - t0) / 1000,
   };
 }

@@ -64,18 +64,30 @@ export class Generator {
 
   /**
    * A dropout mask of n entries: scale with probability keepProb, else 0. Dropout needs
-   * millions of draws per step, so the mask comes from a xorshift32 stream (Marsaglia 2003)
-   * seeded by one draw of this generator: reproducible, and a few times cheaper per entry.
+   * millions of draws per step, so the mask comes from four xorshift32 streams (Marsaglia 2003)
+   * seeded by four draws of this generator and interleaved (entry i from stream i % 4): each
+   * stream is a chain of dependent shifts, and four chains run side by side on the CPU, about
+   * three times the rate of one. Reproducible, and a few times cheaper per entry than random().
    */
   dropoutMask(n: number, keepProb: number, scale: number): Float32Array {
     const out = new Float32Array(n);
     const threshold = keepProb * 4294967296;
-    let x = this.nextUint32() | 1; // xorshift32 needs a nonzero state
-    for (let i = 0; i < n; i++) {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      if (x >>> 0 < threshold) out[i] = scale;
+    // xorshift32 needs a nonzero state
+    let a = this.nextUint32() | 1, b = this.nextUint32() | 1, c = this.nextUint32() | 1, d = this.nextUint32() | 1;
+    let i = 0;
+    for (; i + 4 <= n; i += 4) {
+      a ^= a << 13; a ^= a >>> 17; a ^= a << 5;
+      b ^= b << 13; b ^= b >>> 17; b ^= b << 5;
+      c ^= c << 13; c ^= c >>> 17; c ^= c << 5;
+      d ^= d << 13; d ^= d >>> 17; d ^= d << 5;
+      if (a >>> 0 < threshold) out[i] = scale;
+      if (b >>> 0 < threshold) out[i + 1] = scale;
+      if (c >>> 0 < threshold) out[i + 2] = scale;
+      if (d >>> 0 < threshold) out[i + 3] = scale;
+    }
+    for (; i < n; i++) {
+      a ^= a << 13; a ^= a >>> 17; a ^= a << 5;
+      if (a >>> 0 < threshold) out[i] = scale;
     }
     return out;
   }
