@@ -5,7 +5,7 @@
 // digit by s pixels; a convolution's feature map shifts with it for every s, while the ViT's
 // patch tokens follow only shifts by whole patches.
 //
-// The data-size table itself needs hours of CPU: `--table` runs examples/vit-compare.ts
+// The data-size table itself needs about 25 CPU-minutes: `--table` runs examples/vit-compare.ts
 // (the table of docs/VIT.md) for ViT and the ResNet baseline.
 //
 //   node dist/examples/guide/09-cnn-vs-vit.js [--small] [--out docs/guide/img] [--table]
