@@ -13,6 +13,7 @@ import * as ch01 from "../examples/guide/01-rnn-drawbacks.js";
 import * as ch02 from "../examples/guide/02-attention-five-steps.js";
 import * as ch02cost from "../examples/guide/02-attention-cost.js";
 import * as ch03 from "../examples/guide/03-self-vs-cross.js";
+import * as ch03g2p from "../examples/guide/03-g2p-alignment.js";
 import * as ch04 from "../examples/guide/04-multi-head.js";
 import * as ch05 from "../examples/guide/05-position-codes.js";
 import * as ch06 from "../examples/guide/06-encoder-decoder.js";
@@ -65,6 +66,15 @@ test("guide 3: self-attention is [T, T] and causal in the decoder; cross-attenti
   assert.deepEqual(r.shapes, { encoderSelf: [8, 8], decoderSelf: [9, 9], cross: [9, 8] });
   assert.ok(r.decoderFutureWeight < 1e-6);
   assert.ok(Math.min(...r.centreCorrelation) < -0.8, `correlations ${r.centreCorrelation}`);
+});
+
+test("guide 3: a G2P Transformer's cross-attention aligns phonemes to letters left to right", async () => {
+  const r = await ch03g2p.run(opts);
+  keep(r.pictures);
+  assert.ok(r.phonemes.length > 0);
+  assert.deepEqual(r.shape, [r.phonemes.length + 1, r.word.length]);
+  assert.ok(r.rowSumError < 1e-5, `row sums off by ${r.rowSumError}`);
+  assert.ok(Math.min(...r.correlations) > 0.8, `correlations ${r.correlations}`);
 });
 
 test("guide 4: multi-head attention by hand (split, attend per head, concatenate, project) equals MultiHeadAttention", async () => {
