@@ -8,6 +8,8 @@ import { test } from "node:test";
 import { BOS, EOS } from "../src/data/vocab.js";
 import { RnnAttentionSeq2Seq, rnnAttentionDecoder } from "../src/models/rnn-attention.js";
 import { copyData, runCopyTask } from "../src/tasks/copy.js";
+import { PairList, epochBatches } from "../src/tasks/seq2seq.js";
+import { Generator } from "../src/tensor/random.js";
 import { beamSearch, greedyDecode } from "../src/transformer/decoding.js";
 import { manualSeed, noGrad, tensor } from "../src/index.js";
 
@@ -20,6 +22,25 @@ test("copy data: seeded, and the held-out sequences never occur in training", ()
   const r = copyData({ mode: "reverse", seed: 5, train: 3, test: 1 });
   assert.deepEqual(r.train[0].tgt, [...r.train[0].src].reverse());
   assert.throws(() => copyData({ minLen: 4, maxLen: 2 }), /need 1 <= minLen <= maxLen, got 4 and 2/);
+});
+
+test("PairList packs pairs and gives them back; epoch batches hold every pair once", () => {
+  const pairs = [{ src: [5, 6, 7], tgt: [7, 6, 5] }, { src: [8], tgt: [] }, { src: [4, 4], tgt: [9, 9, 9, 9] }];
+  const list = new PairList(pairs);
+  assert.equal(list.length, 3);
+  pairs.forEach((p, i) => {
+    assert.deepEqual(list.get(i), p);
+    assert.deepEqual([list.srcLength(i), list.tgtLength(i)], [p.src.length, p.tgt.length]);
+  });
+  const data = new PairList(copyData({ seed: 3, train: 50, test: 1 }).train);
+  const batches = epochBatches(data, 8, new Generator(1));
+  assert.equal(batches.reduce((n, b) => n + b.size, 0), 50);
+  const seen = batches.flatMap((b) => Array.from({ length: b.size }, (_, r) => {
+    const S = b.src.shape[1], row = Array.from(b.src.data.subarray(r * S, (r + 1) * S) as Int32Array);
+    return row.filter((t) => t !== 0).join(" "); // PAD is 0
+  }));
+  const expected = Array.from({ length: 50 }, (_, i) => data.get(i).src.join(" "));
+  assert.deepEqual([...seen].sort(), [...expected].sort());
 });
 
 test("a small Transformer learns to copy: 100% exact match on held-out sequences", () => {

@@ -46,6 +46,11 @@ export function splitOf(word: string): Split {
 
 const WORD = /^[a-z']*[a-z][a-z']*$/;
 
+/** "AH0 B AW1 T" -> ["AH", "B", "AW", "T"] (stress digits kept with keepStress). */
+function phonemesOf(pron: string, options: CmudictOptions): string[] {
+  return pron.trim().split(/\s+/).filter(Boolean).map((p) => (options.keepStress ? p : p.replace(/[0-9]/g, "")));
+}
+
 /** Normalise raw CMUdict entries ({ "WORD": "W ER1 D", "WORD(1)": ... }), sorted by word. */
 export function normalizeCmudict(raw: Record<string, string>, options: CmudictOptions = {}): G2PEntry[] {
   const out: G2PEntry[] = [];
@@ -53,7 +58,7 @@ export function normalizeCmudict(raw: Record<string, string>, options: CmudictOp
     if (key.includes("(")) continue; // alternate pronunciation
     const word = key.toLowerCase();
     if (!WORD.test(word)) continue;
-    const phonemes = pron.trim().split(/\s+/).filter(Boolean).map((p) => (options.keepStress ? p : p.replace(/[0-9]/g, "")));
+    const phonemes = phonemesOf(pron, options);
     if (phonemes.length === 0) continue;
     out.push({ word, phonemes });
   }
@@ -89,7 +94,7 @@ export function cmudictPronunciations(options: CmudictOptions = {}, raw: Record<
     const m = /^(.*)\((\d+)\)$/.exec(key);
     if (!m) continue;
     const refs = out.get(m[1].toLowerCase());
-    const phonemes = pron.trim().split(/\s+/).filter(Boolean).map((p) => (options.keepStress ? p : p.replace(/[0-9]/g, "")));
+    const phonemes = phonemesOf(pron, options);
     if (refs && phonemes.length > 0 && !refs.some((r) => r.join(" ") === phonemes.join(" "))) refs.push(phonemes);
   }
   return out;

@@ -162,10 +162,8 @@ export function makeBatch(pairs: readonly Pair[]): Batch {
  * Batches for one epoch: shuffled, then sorted by length within pools of 50 batches (so a
  * batch holds sequences of similar length and little padding), then the batches shuffled.
  */
-export function epochBatches(pairs: readonly Pair[] | PairList, batchSize: number, g: Generator | null): Batch[] {
-  const list = pairs instanceof PairList ? pairs : null, arr = pairs as readonly Pair[];
-  const srcLen = (i: number): number => (list ? list.srcLength(i) : arr[i].src.length);
-  const tgtLen = (i: number): number => (list ? list.tgtLength(i) : arr[i].tgt.length);
+export function epochBatches(pairs: PairList, batchSize: number, g: Generator | null): Batch[] {
+  const srcLen = (i: number): number => pairs.srcLength(i), tgtLen = (i: number): number => pairs.tgtLength(i);
   const order = g ? Array.from(g.permutation(pairs.length)) : Array.from({ length: pairs.length }, (_, i) => i);
   const pool = batchSize * 50;
   const groups: number[][] = [];
@@ -180,7 +178,7 @@ export function epochBatches(pairs: readonly Pair[] | PairList, batchSize: numbe
       [groups[i], groups[j]] = [groups[j], groups[i]];
     }
   }
-  return groups.map((idx) => makeBatch(idx.map((i) => (list ? list.get(i) : arr[i]))));
+  return groups.map((idx) => makeBatch(idx.map((i) => pairs.get(i))));
 }
 
 export interface TrainOptions {
@@ -211,6 +209,7 @@ export interface EpochStats {
 export function trainSeq2Seq(model: Seq2Seq, train: readonly Pair[] | PairList, o: TrainOptions): EpochStats[] {
   if (train.length === 0) throw new RangeError("trainSeq2Seq: no training examples");
   if (!(Number.isInteger(o.epochs) && o.epochs >= 1)) throw new RangeError(`trainSeq2Seq: epochs must be a positive integer, got ${o.epochs}`);
+  const pairs = train instanceof PairList ? train : new PairList(train);
   const batchSize = o.batchSize ?? 64;
   const g = new Generator(o.seed ?? 0);
   manualSeed(o.seed ?? 0); // dropout draws from the default generator
@@ -223,7 +222,7 @@ export function trainSeq2Seq(model: Seq2Seq, train: readonly Pair[] | PairList, 
   const bar = new ProgressBar({ quiet: !o.progress, unit: "tok/s" });
   const stats: EpochStats[] = [];
   for (let epoch = 1; epoch <= o.epochs; epoch++) {
-    const batches = epochBatches(train, batchSize, g);
+    const batches = epochBatches(pairs, batchSize, g);
     bar.begin(batches.length, `epoch ${epoch}/${o.epochs}`);
     const t0 = performance.now();
     let lossSum = 0, tokSum = 0, exSum = 0;
