@@ -1,7 +1,8 @@
 // Benchmark in headless Chromium: the webgpu backend's SGEMM (on whatever adapter Chromium
 // gives; here SwiftShader, a software Vulkan on the CPU, so this measures correctness and
 // overhead, not a GPU), the js backend's SGEMM in the same page, and a ViT-MNIST training step
-// (vit-mnist preset, batch 32) on the js backend in the page. One JSON line per measurement.
+// (vit-mnist preset, batch 32) on the js backend and on WebGPUViTTrainer in the page. One JSON
+// line per measurement.
 // Needs `npm run build` (dist/browser) and /usr/bin/chromium.
 //   node dist/bench/webgpu-browser.js [--sizes 128,256,512] [--repeats 5]
 
@@ -50,6 +51,12 @@ const SCRIPT = (sizes: number[], repeats: number) => `(async () => {
     for (let r = 0; r < 3; r++) { const t0 = performance.now(); step(); st.push(performance.now() - t0); }
     st.sort((p, q) => p - q);
     lines.push({ workload: "vit-mnist train step (batch 32)", backend: "js (in Chromium)", ms: +st[1].toFixed(1) });
+    const trainer = new t.WebGPUViTTrainer(gpu, model, { batchSize: 32, lr: 1e-3 });
+    trainer.step(x.data, y.data); await trainer.loss();
+    const gt = [];
+    for (let r = 0; r < 3; r++) { const t0 = performance.now(); trainer.step(x.data, y.data); await trainer.loss(); gt.push(performance.now() - t0); }
+    gt.sort((p, q) => p - q);
+    lines.push({ workload: "vit-mnist train step (batch 32)", backend: "webgpu", adapter: gpu.adapterName, ms: +gt[1].toFixed(1) });
   }
   return lines;
 })()`;

@@ -37,3 +37,5 @@ export type { AttentionRecord, RecordOptions, Recording } from "./explain/captur
 export { attentionRollout, fuseHeads } from "./explain/rollout.js";
 export type { HeadFusion, RolloutOptions } from "./explain/rollout.js";
 export * as webgpu from "./backend/webgpu/index.js";
+export { WebGPUViTTrainer } from "./train/webgpu-vit.js";
+export type { WebGPUViTTrainerOptions } from "./train/webgpu-vit.js";

@@ -28,3 +28,4 @@ export * as transformer from "./transformer/index.js";
 export * as tasks from "./tasks/index.js";
 export * as io from "./io/index.js";
 export * as explain from "./explain/index.js";
+export * as webgpu from "./backend/webgpu/index.js";

@@ -2,9 +2,14 @@
 // scripts/build-browser.mjs), train a small ViT with the library's browser bundle while drawing
 // the loss curve, then classify a digit drawn on a canvas and overlay the attention rollout.
 // body[data-state] moves loading -> ready -> training -> trained -> done (or error), which the
-// end-to-end test (test/browser-train-e2e.test.ts) waits on. `?steps=N` sets the training length.
+// end-to-end test (test/browser-train-e2e.test.ts) waits on. `?steps=N` sets the training length,
+// `?gpu` ticks "on the GPU": where WebGPU finds an adapter, the same model then trains with
+// WebGPUViTTrainer (the forward, backward and AdamW as WGSL kernels) and its weights come back
+// to the engine for evaluation and the heat maps.
 
-import { Tensor, crossEntropy, manualSeed, models, noGrad, optim, recordAttention, attentionRollout } from "../../src/browser.js";
+import {
+  Tensor, WebGPUViTTrainer, crossEntropy, manualSeed, models, noGrad, optim, recordAttention, attentionRollout, webgpu,
+} from "../../src/browser.js";
 
 const SIDE = 16, PATCH = 4, GRID = SIDE / PATCH; // 16x16 digits, a 4x4 grid of patches
 const config: models.ViTConfig = {
@@ -61,24 +66,45 @@ const model = new models.ViTForImageClassification(config);
 const losses: number[] = [];
 (window as unknown as { losses: number[] }).losses = losses;
 
-async function train(d: { images: Float32Array; labels: Int32Array; count: number }): Promise<void> {
-  setState("training");
+/** One step on the engine (js backend): returns the batch's loss. */
+function engineTrainer(): (x: Tensor, y: Tensor) => Promise<number> {
   const opt = new optim.AdamW(model.parameters(), { lr: 3e-3, weightDecay: 0 });
-  const held = Math.min(200, Math.floor(d.count / 5)), trainCount = d.count - held;
-  let s = 1;
-  const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
   model.train();
-  for (let step = 0; step < STEPS; step++) {
-    const { x, y } = batchOf(d, Array.from({ length: BATCH }, () => Math.floor(rand() * trainCount)));
+  return async (x, y) => {
     opt.zeroGrad();
     const loss = crossEntropy(model.forward(x).logits, y);
     loss.backward();
     opt.step();
-    losses.push(loss.item());
+    return loss.item();
+  };
+}
+
+async function train(d: { images: Float32Array; labels: Int32Array; count: number }): Promise<void> {
+  setState("training");
+  const onGPU = $<HTMLInputElement>("gpu").checked;
+  let gpuTrainer: WebGPUViTTrainer | null = null;
+  let step1: (x: Tensor, y: Tensor) => Promise<number>;
+  if (onGPU) {
+    const gpu = await webgpu.createWebGPUBackend();
+    const trainer = new WebGPUViTTrainer(gpu, model, { batchSize: BATCH, lr: 3e-3, weightDecay: 0 });
+    gpuTrainer = trainer;
+    step1 = async (x, y) => { trainer.step(x.data as Float32Array, y.data); return trainer.loss(); };
+    $("status").dataset.device = gpu.adapterName;
+  } else {
+    step1 = engineTrainer();
+  }
+  const held = Math.min(200, Math.floor(d.count / 5)), trainCount = d.count - held;
+  let s = 1;
+  const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const where = onGPU ? ` on the GPU (${$("status").dataset.device})` : "";
+  for (let step = 0; step < STEPS; step++) {
+    const { x, y } = batchOf(d, Array.from({ length: BATCH }, () => Math.floor(rand() * trainCount)));
+    losses.push(await step1(x, y));
     drawLoss(losses);
-    status(`step ${step + 1}/${STEPS}, loss ${losses.at(-1)!.toFixed(3)}`);
+    status(`step ${step + 1}/${STEPS}${where}, loss ${losses.at(-1)!.toFixed(3)}`);
     await new Promise((r) => setTimeout(r, 0)); // let the page paint the curve
   }
+  if (gpuTrainer) await gpuTrainer.copyWeightsTo(model); // evaluation and heat maps run on the engine
   model.eval();
   const test = batchOf(d, Array.from({ length: held }, (_, i) => trainCount + i));
   const logits = noGrad(() => model.forward(test.x).logits);
@@ -88,7 +114,7 @@ async function train(d: { images: Float32Array; labels: Int32Array; count: numbe
     for (let c = 1; c < 10; c++) if (logits.data[b * 10 + c] > logits.data[b * 10 + k]) k = c;
     if (k === test.y.data[b]) ok++;
   }
-  status(`trained ${STEPS} steps; accuracy on ${held} held-out digits: ${(100 * ok / held).toFixed(1)}%`);
+  status(`trained ${STEPS} steps${where}; accuracy on ${held} held-out digits: ${(100 * ok / held).toFixed(1)}%`);
   $("status").dataset.accuracy = String(ok / held);
   $<HTMLButtonElement>("predict").disabled = false;
   setState("trained");
@@ -162,7 +188,17 @@ function classify(): void {
 }
 $("predict").addEventListener("click", () => { try { classify(); } catch (e) { fail(e); } });
 
-loadDigits().then((d) => {
+/** Offer GPU training only where WebGPU finds an adapter. */
+async function detectGPU(): Promise<void> {
+  const box = $<HTMLInputElement>("gpu");
+  const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+  const adapter = gpu ? await gpu.requestAdapter().catch(() => null) : null;
+  box.disabled = !adapter;
+  box.checked = !!adapter && params.has("gpu");
+  $("gpu-note").textContent = adapter ? "" : "(no WebGPU adapter in this browser)";
+}
+
+Promise.all([loadDigits(), detectGPU()]).then(([d]) => {
   status(`${d.count} digits loaded`);
   const button = $<HTMLButtonElement>("train");
   button.disabled = false;

@@ -11,13 +11,23 @@
 // more than the op. `setBackend("webgpu")` therefore refuses with a message that says so: the
 // eager Tensor engine reads its arrays synchronously (loss.item(), indexing, the optimizers).
 
-import type { AttentionArgs, BinaryOp, GemmArgs, UnaryOp } from "../backend.js";
-import { BufferUsage, type GPUBufferLike, type GPUComputePipelineLike, type GPUDeviceLike, type GPULike, MapMode } from "./gpu-types.js";
-import { ADAMW, ATTENTION, ATTENTION_MAX_DV, BINARY, BINARY_CODES, GEMM, LAYER_NORM, REDUCE, SOFTMAX, UNARY, UNARY_CODES } from "./shaders.js";
+import type { AttentionArgs, AttentionBackwardArgs, BinaryOp, GemmArgs, UnaryOp } from "../backend.js";
+import {
+  BufferUsage, type GPUBindGroupLike, type GPUBufferLike, type GPUCommandEncoderLike, type GPUComputePassLike, type GPUComputePipelineLike, type GPUDeviceLike, type GPULike, MapMode,
+} from "./gpu-types.js";
+import { ADAMW, ATTENTION, ATTENTION_MAX_DV, BINARY, BINARY_CODES, GEMM, GEMM_LARGE, LAYER_NORM, REDUCE, SOFTMAX, UNARY, UNARY_CODES } from "./shaders.js";
+import {
+  ATTENTION_BACKWARD_K, ATTENTION_BACKWARD_Q, ATTENTION_BACKWARD_V, COLUMN_SUM, COPY_BLOCKS, CROSS_ENTROPY, LAYER_NORM_BACKWARD,
+  LAYER_NORM_PARAM_GRADS, PERMUTE, PERMUTE_MAX_RANK, ROW_DOT, UNARY_BACKWARD, UNARY_BACKWARD_OPS,
+} from "./shaders-train.js";
 
 /** A float32 array in GPU memory. Read it with `await a.data()`; there is no synchronous read. */
+let nextArrayId = 0;
+
 export class GPUArray {
   #destroyed = false;
+  /** Identifies the array in the backend's bind-group cache. */
+  readonly id = nextArrayId++;
   constructor(readonly backend: WebGPUBackend, readonly buffer: GPUBufferLike, readonly length: number) {}
 
   /** Copy the array back to the host (waits for every kernel queued before the call). */
@@ -38,6 +48,17 @@ export type GPUGemmArgs = Omit<GemmArgs, "a" | "b" | "c"> & { a: GPUArray; b: GP
 /** AttentionArgs with the arrays on the GPU. */
 export type GPUAttentionArgs = Omit<AttentionArgs, "q" | "k" | "v" | "mask" | "out" | "lse"> &
   { q: GPUArray; k: GPUArray; v: GPUArray; mask: GPUArray | null; out: GPUArray; lse: GPUArray };
+/** AttentionBackwardArgs with the arrays on the GPU (gradQ/gradK/gradV are overwritten). */
+export type GPUAttentionBackwardArgs = GPUAttentionArgs & { gradOut: GPUArray; gradQ: GPUArray; gradK: GPUArray; gradV: GPUArray };
+
+/** One strided block copy (see `copyBlocks`): offsets and strides in floats. */
+export interface BlockCopy {
+  batch: number; rows: number; cols: number;
+  xOffset: number; xBatchStride: number; xRowStride: number;
+  yOffset: number; yBatchStride: number; yRowStride: number;
+  /** Add into y instead of overwriting it. */
+  add: boolean;
+}
 
 export interface WebGPUOptions {
   /** The WebGPU entry point; default `navigator.gpu`. */
@@ -57,7 +78,7 @@ export async function createWebGPUBackend(options: WebGPUOptions = {}): Promise<
   if (!adapter) throw new Error("createWebGPUBackend: navigator.gpu.requestAdapter() found no adapter");
   const device = await adapter.requestDevice();
   const info = adapter.info ?? {};
-  return new WebGPUBackend(device, [info.vendor, info.architecture, info.description].filter(Boolean).join(" ") || "unknown adapter");
+  return new WebGPUBackend(device, [info.vendor, info.architecture, info.description].filter(Boolean).join(" ") || "unknown adapter", gpu);
 }
 
 type Param = number | boolean;
@@ -68,9 +89,30 @@ export class WebGPUBackend {
   readonly #empty: GPUArray;
   /** Validation errors of queued dispatches, checked at the next read or sync. */
   readonly #pending: [string, Promise<{ message: string } | null>][] = [];
+  /**
+   * Dispatches are recorded into one compute pass and submitted together, every BATCH kernels
+   * or at the next read, write or sync: a submit per kernel costs more than a small kernel.
+   * Their parameters go to one "arena" buffer, a 256-byte slot each, written once per submit;
+   * a queue write is ordered after the submits before it, so one arena serves every batch.
+   */
+  static readonly BATCH = 64;
+  #encoder: GPUCommandEncoderLike | null = null;
+  #pass: GPUComputePassLike | null = null;
+  #queued: string[] = [];
+  readonly #slotWords: number;
+  readonly #arenaHost: Uint32Array;
+  readonly #arena: GPUBufferLike;
+  /** Bind groups by kernel, arena slot and arrays: a training step repeats the same dispatches. */
+  readonly #bindGroups = new Map<string, GPUBindGroupLike>();
+  /** Scratch arrays by purpose and size, reused (the queue orders the kernels that share one). */
+  readonly #scratchPool = new Map<string, GPUArray>();
 
-  constructor(readonly device: GPUDeviceLike, readonly adapterName: string) {
+  constructor(readonly device: GPUDeviceLike, readonly adapterName: string, readonly entry?: GPULike) {
     this.#empty = this.zeros(1);
+    const align = Math.max(256, device.limits.minStorageBufferOffsetAlignment ?? 256, device.limits.minUniformBufferOffsetAlignment ?? 256);
+    this.#slotWords = align / 4;
+    this.#arenaHost = new Uint32Array(this.#slotWords * WebGPUBackend.BATCH);
+    this.#arena = device.createBuffer({ size: this.#arenaHost.byteLength, usage: BufferUsage.STORAGE | BufferUsage.UNIFORM | BufferUsage.COPY_DST });
   }
 
   // --- memory ----------------------------------------------------------------------------------
@@ -95,15 +137,17 @@ export class WebGPUBackend {
     return a;
   }
 
-  /** Overwrite a GPU array with host data of the same length. */
+  /** Overwrite a GPU array with host data of the same length (after every kernel queued before). */
   write(a: GPUArray, x: Float32Array): void {
     this.#sameLength("write", a, x.length);
+    this.flush(); // a queue write overtakes work still in the open encoder
     this.device.queue.writeBuffer(a.buffer, 0, x.buffer, x.byteOffset, x.byteLength);
   }
 
   /** Read a GPU array back (asynchronous: WebGPU maps buffers for reading only asynchronously).
    * Rejects with the first error any kernel queued before it raised (WebGPU reports errors late). */
   async read(a: GPUArray): Promise<Float32Array> {
+    this.flush();
     await this.#rethrow();
     const bytes = Math.max(4, a.length * 4);
     const staging = this.device.createBuffer({ size: bytes, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
@@ -119,8 +163,23 @@ export class WebGPUBackend {
 
   /** Wait until every queued kernel has run (for timing). */
   async sync(): Promise<void> {
+    this.flush();
     await this.#rethrow();
     await this.device.queue.onSubmittedWorkDone();
+  }
+
+  /** Submit the kernels recorded so far (reads, writes and sync do this themselves). */
+  flush(): void {
+    if (!this.#encoder) return;
+    this.#pass!.end();
+    const used = this.#queued.length * this.#slotWords;
+    this.device.queue.writeBuffer(this.#arena, 0, this.#arenaHost.buffer, 0, used * 4);
+    this.device.queue.submit([this.#encoder.finish()]);
+    // one error scope spans the batch: its kernels' bind groups, the pass and the submit
+    this.#pending.push([this.#queued.join(", "), this.device.popErrorScope()]);
+    this.#encoder = null;
+    this.#pass = null;
+    this.#queued = [];
   }
 
   async #rethrow(): Promise<void> {
@@ -143,9 +202,35 @@ export class WebGPUBackend {
     if (m > 0 && n > 0 && lastC > g.c.length) throw new Error(`webgpu.gemm: C holds ${g.c.length} floats, the arguments write up to ${lastC}`);
     if (m === 0 || n === 0 || batch === 0) return;
     this.#check(batch <= this.device.limits.maxComputeWorkgroupsPerDimension, `webgpu.gemm: batch ${batch} exceeds the dispatch limit`);
-    const params = [m, n, k, g.transA, g.transB, g.aOffset, g.lda, g.strideA, g.bOffset, g.ldb, g.strideB,
+    // Split-K: a small C over a long K (a weight gradient, dW = dY^T X over every row of the
+    // batch) would be a handful of tiles, each walking all of K alone while the GPU idles. Cut
+    // K into chunks computed as a batch of partial products side by side, then sum them.
+    const tiles = Math.ceil(m / 64) * Math.ceil(n / 64);
+    if (batch === 1 && g.beta === 0 && tiles < 32 && k >= 512 && g.cOffset === 0 && g.ldc === n && g.c.length === m * n) {
+      const parts = Math.max(2, Math.min(Math.floor(k / 128), Math.round(256 / tiles)));
+      const kc = Math.ceil(k / parts / 16) * 16, full = Math.floor(k / kc), rest = k - full * kc;
+      const strideA = g.transA ? kc * g.lda : kc, strideB = g.transB ? kc : kc * g.ldb;
+      const partial = this.#scratch("splitK", (full + (rest > 0 ? 1 : 0)) * m * n);
+      this.#gemmKernel({ ...g, k: kc, strideA, strideB, c: partial, ldc: n, strideC: m * n, batch: full });
+      if (rest > 0) {
+        this.#gemmKernel({ ...g, k: rest, aOffset: g.aOffset + full * strideA, bOffset: g.bOffset + full * strideB, c: partial,
+          cOffset: full * m * n, ldc: n, strideC: 0, batch: 1 });
+      }
+      this.reduce("sum", partial, 1, full + (rest > 0 ? 1 : 0), m * n, g.c);
+      return;
+    }
+    this.#gemmKernel(g);
+  }
+
+  #gemmKernel(g: GPUGemmArgs): void {
+    const params = [g.m, g.n, g.k, g.transA, g.transB, g.aOffset, g.lda, g.strideA, g.bOffset, g.ldb, g.strideB,
       g.cOffset, g.ldc, g.strideC];
-    this.#run("gemm", GEMM, params, [g.alpha, g.beta], [g.a, g.b, g.c], [Math.ceil(n / 64), Math.ceil(m / 64), batch]);
+    // 128x128 tiles once there are enough of them to keep a large GPU's ~100+ cores busy
+    // (on an H200, 1024^3 ran slower with 64 such tiles than with 256 of 64x64); 64x64 below
+    const large = Math.ceil(g.m / 128) * Math.ceil(g.n / 128) * g.batch >= 256;
+    const tile = large ? 128 : 64;
+    this.#run(large ? "gemmLarge" : "gemm", large ? GEMM_LARGE : GEMM, params, [g.alpha, g.beta], [g.a, g.b, g.c],
+      [Math.ceil(g.n / tile), Math.ceil(g.m / tile), g.batch]);
   }
 
   unary(op: UnaryOp, x: GPUArray, out: GPUArray): void {
@@ -231,6 +316,128 @@ export class WebGPUBackend {
       [a.q, a.k, a.v, a.mask ?? this.#empty, a.out, a.lse], this.#grid(bh * tq, 64), [true, false, false, false, false]);
   }
 
+  // --- training kernels: backward passes, loss, layout (shaders-train.ts) -------------------------
+
+  /** dx = dy * f'(x) for tanh, sigmoid, relu, gelu, geluTanh and silu. */
+  unaryBackward(op: UnaryOp, x: GPUArray, dy: GPUArray, dx: GPUArray): void {
+    if (!(UNARY_BACKWARD_OPS as readonly string[]).includes(op)) {
+      throw new Error(`webgpu.unaryBackward: "${op}" is not supported (supported: ${UNARY_BACKWARD_OPS.join(", ")})`);
+    }
+    this.#sameLength(`unaryBackward ${op} (dy)`, dy, x.length);
+    this.#sameLength(`unaryBackward ${op} (dx)`, dx, x.length);
+    this.#run("unaryBackward", UNARY_BACKWARD, [x.length, UNARY_CODES[op]], [], [x, dy, dx], this.#grid(x.length, 256));
+  }
+
+  /** Layer norm backward from the saved mean and 1/std: dx, and dgamma/dbeta when given (overwritten). */
+  layerNormBackward(x: GPUArray, gamma: GPUArray | null, mean: GPUArray, rstd: GPUArray, dy: GPUArray, rows: number, cols: number,
+    dx: GPUArray, dgamma: GPUArray | null, dbeta: GPUArray | null): void {
+    for (const [name, a, n] of [["x", x, rows * cols], ["dy", dy, rows * cols], ["dx", dx, rows * cols], ["mean", mean, rows],
+      ["rstd", rstd, rows]] as const) this.#sameLength(`layerNormBackward (${name})`, a, n);
+    if (gamma) this.#sameLength("layerNormBackward (gamma)", gamma, cols);
+    this.#run("layerNormBackward", LAYER_NORM_BACKWARD, [rows, cols, gamma ? 1 : 0], [], [x, gamma ?? this.#empty, mean, rstd, dy, dx],
+      this.#grid(rows, 256));
+    if (!dgamma && !dbeta) return;
+    if (dgamma) this.#sameLength("layerNormBackward (dgamma)", dgamma, cols);
+    if (dbeta) this.#sameLength("layerNormBackward (dbeta)", dbeta, cols);
+    const chunk = WebGPUBackend.#CHUNK, chunks = Math.ceil(rows / chunk);
+    const pg = this.#scratch("lnDgamma", chunks * cols), pb = this.#scratch("lnDbeta", chunks * cols);
+    this.#run("layerNormParamGrads", LAYER_NORM_PARAM_GRADS, [rows, cols, chunk], [], [x, mean, rstd, dy, pg, pb], this.#grid(chunks * cols, 256));
+    if (dgamma) this.columnSum(pg, chunks, cols, dgamma);
+    if (dbeta) this.columnSum(pb, chunks, cols, dbeta);
+  }
+
+  /** out[j] = sum over rows of x[r, j] (a bias gradient): partial sums of 32 rows at a time,
+   * repeated until few rows are left (short loops keep a GPU's threads busy), then one sum. */
+  columnSum(x: GPUArray, rows: number, cols: number, out: GPUArray): void {
+    this.#sameLength("columnSum (x)", x, rows * cols);
+    this.#sameLength("columnSum (out)", out, cols);
+    const chunk = WebGPUBackend.#CHUNK;
+    let stage = 0;
+    while (rows > chunk) {
+      const chunks = Math.ceil(rows / chunk), partial = this.#scratch(`columnSum${stage++}`, chunks * cols);
+      this.#run("columnSum", COLUMN_SUM, [rows, cols, chunk], [], [x, partial], this.#grid(chunks * cols, 256));
+      x = partial;
+      rows = chunks;
+    }
+    this.reduce("sum", x, 1, rows, cols, out);
+  }
+
+  /**
+   * Softmax cross-entropy per row: loss[r] and dlogits (softmax - onehot) * gradScale. Targets are
+   * class indices stored as floats (exact below 2^24); a negative target skips its row (loss 0).
+   */
+  crossEntropy(logits: GPUArray, targets: GPUArray, rows: number, cols: number, loss: GPUArray, dlogits: GPUArray, gradScale: number): void {
+    this.#sameLength("crossEntropy (logits)", logits, rows * cols);
+    this.#sameLength("crossEntropy (targets)", targets, rows);
+    this.#sameLength("crossEntropy (loss)", loss, rows);
+    this.#sameLength("crossEntropy (dlogits)", dlogits, rows * cols);
+    this.#run("crossEntropy", CROSS_ENTROPY, [rows, cols], [gradScale], [logits, targets, loss, dlogits], this.#grid(rows, 256));
+  }
+
+  /** out = x permuted, as Backend.permute: x has `shape`, out has shape[perm[i]] along axis i. */
+  permute(x: GPUArray, shape: number[], perm: number[], out: GPUArray): void {
+    const rank = shape.length;
+    if (rank > PERMUTE_MAX_RANK) throw new Error(`webgpu.permute: rank ${rank} exceeds ${PERMUTE_MAX_RANK}`);
+    if (perm.length !== rank || [...perm].sort((a, b) => a - b).some((v, i) => v !== i)) {
+      throw new Error(`webgpu.permute: [${perm}] is not a permutation of ${rank} axes`);
+    }
+    const n = shape.reduce((a, b) => a * b, 1);
+    this.#sameLength("permute (x)", x, n);
+    this.#sameLength("permute (out)", out, n);
+    const stride = new Array<number>(rank);
+    for (let d = rank - 1, acc = 1; d >= 0; d--) { stride[d] = acc; acc *= shape[d]; }
+    this.#run("permute", PERMUTE, [n, rank, ...perm.map((a) => shape[a]), ...perm.map((a) => stride[a])], [], [x, out], this.#grid(n, 256));
+  }
+
+  /** Strided block copy or accumulation (COPY_BLOCKS in shaders-train.ts): concatenation, slicing,
+   * bias and position-embedding adds, residual connections. x and y must be different arrays. */
+  copyBlocks(x: GPUArray, y: GPUArray, c: BlockCopy): void {
+    if (x === y) throw new Error("webgpu.copyBlocks: x and y must be different arrays");
+    const n = c.batch * c.rows * c.cols;
+    if (n === 0) return;
+    const last = (off: number, b: number, r: number) => off + (c.batch - 1) * b + (c.rows - 1) * r + c.cols;
+    if (last(c.xOffset, c.xBatchStride, c.xRowStride) > x.length) {
+      throw new Error(`webgpu.copyBlocks: x holds ${x.length} floats, the copy reads up to ${last(c.xOffset, c.xBatchStride, c.xRowStride)}`);
+    }
+    if (last(c.yOffset, c.yBatchStride, c.yRowStride) > y.length) {
+      throw new Error(`webgpu.copyBlocks: y holds ${y.length} floats, the copy writes up to ${last(c.yOffset, c.yBatchStride, c.yRowStride)}`);
+    }
+    this.#run("copyBlocks", COPY_BLOCKS, [c.batch, c.rows, c.cols, c.xOffset, c.xBatchStride, c.xRowStride, c.yOffset, c.yBatchStride,
+      c.yRowStride, c.add], [], [x, y], this.#grid(n, 256));
+  }
+
+  /** Gradients of the fused attention (overwrites gradQ, gradK, gradV), from its saved out and lse. */
+  attentionBackward(a: GPUAttentionBackwardArgs): void {
+    const { bh, tq, tk, d, dv } = a;
+    if (d > ATTENTION_MAX_DV || dv > ATTENTION_MAX_DV) {
+      throw new Error(`webgpu.attentionBackward: head widths ${d}/${dv} exceed ${ATTENTION_MAX_DV} (registers per row)`);
+    }
+    for (const [name, arr, n] of [["q", a.q, bh * tq * d], ["k", a.k, bh * tk * d], ["v", a.v, bh * tk * dv], ["out", a.out, bh * tq * dv],
+      ["lse", a.lse, bh * tq], ["gradOut", a.gradOut, bh * tq * dv], ["gradQ", a.gradQ, bh * tq * d], ["gradK", a.gradK, bh * tk * d],
+      ["gradV", a.gradV, bh * tk * dv]] as const) this.#sameLength(`attentionBackward (${name})`, arr, n);
+    if (a.mask) this.#sameLength("attentionBackward (mask)", a.mask, a.maskBatch * tq * tk);
+    const rowDot = this.#scratch("rowDot", bh * tq); // dO . O per query row, in O's row order
+    this.#run("rowDot", ROW_DOT, [bh * tq, dv], [], [a.gradOut, a.out, rowDot], this.#grid(bh * tq, 256));
+    const params = [bh, tq, tk, d, dv, a.heads ?? 0];
+    const floats = [a.scale, a.causal ? 1 : 0, a.mask ? 1 : 0, a.maskBatch, a.maskHeadDiv];
+    const floatMask = [true, false, false, false, false];
+    const inputs = [a.q, a.k, a.mask ?? this.#empty, a.lse, a.gradOut];
+    this.#run("attentionBackwardQ", ATTENTION_BACKWARD_Q, params, floats, [...inputs, a.v, rowDot, a.gradQ], this.#grid(bh * tq, 64), floatMask);
+    this.#run("attentionBackwardK", ATTENTION_BACKWARD_K, params, floats, [...inputs, a.v, rowDot, a.gradK], this.#grid(bh * tk, 64), floatMask);
+    this.#run("attentionBackwardV", ATTENTION_BACKWARD_V, params, floats, [...inputs, a.gradV], this.#grid(bh * tk, 64), floatMask);
+  }
+
+  /** Rows each thread sums in a stage of a column reduction. */
+  static readonly #CHUNK = 32;
+
+  /** A scratch array for `purpose`, kept for later calls (kernels run in queue order, so reuse is safe). */
+  #scratch(purpose: string, n: number): GPUArray {
+    const key = `${purpose}:${n}`;
+    let a = this.#scratchPool.get(key);
+    if (!a) { a = this.zeros(n); this.#scratchPool.set(key, a); }
+    return a;
+  }
+
   // --- plumbing ----------------------------------------------------------------------------------
 
   #rowwise(name: string, x: GPUArray, rows: number, cols: number, out: GPUArray, op: number): void {
@@ -263,34 +470,46 @@ export class WebGPUBackend {
    */
   #run(key: string, code: string, params: Param[], floats: number[], arrays: GPUArray[], grid: [number, number, number],
     floatMask?: boolean[]): void {
-    this.device.pushErrorScope("validation");
+    if (!this.#encoder) {
+      this.device.pushErrorScope("validation");
+      this.#encoder = this.device.createCommandEncoder();
+      this.#pass = this.#encoder.beginComputePass();
+    }
     let pipeline = this.#pipelines.get(key);
     if (!pipeline) {
       pipeline = this.device.createComputePipeline({ layout: "auto", compute: { module: this.device.createShaderModule({ code }), entryPoint: "main" } });
       this.#pipelines.set(key, pipeline);
     }
-    const words = new Uint32Array(params.length + floats.length);
-    const asFloat = new Float32Array(words.buffer);
+    const slot = this.#queued.length, base = slot * this.#slotWords;
+    const words = this.#arenaHost.subarray(base, base + this.#slotWords);
+    if (params.length + floats.length > words.length) throw new Error(`webgpu.${key}: ${params.length + floats.length} parameters exceed a slot`);
+    words.fill(0);
+    const asFloat = new Float32Array(words.buffer, words.byteOffset, words.length);
     params.forEach((v, i) => { words[i] = typeof v === "boolean" ? (v ? 1 : 0) : v; });
     floats.forEach((v, i) => {
       const isFloat = floatMask ? floatMask[i] : true;
       if (isFloat) asFloat[params.length + i] = v;
       else words[params.length + i] = v;
     });
-    const pbuf = this.device.createBuffer({ size: Math.max(16, words.byteLength), usage: BufferUsage.STORAGE | BufferUsage.COPY_DST });
-    this.device.queue.writeBuffer(pbuf, 0, words);
-    const bind = this.device.createBindGroup({
-      layout: pipeline.getBindGroupLayout(0),
-      entries: [pbuf, ...arrays.map((a) => a.buffer)].map((buffer, binding) => ({ binding, resource: { buffer } })),
-    });
-    const enc = this.device.createCommandEncoder();
-    const pass = enc.beginComputePass();
+    // p is bound as a slot of the arena: a storage array for most kernels, a uniform for some
+    const bindKey = `${key}|${slot}|${arrays.map((a) => a.id).join(",")}`;
+    let bind = this.#bindGroups.get(bindKey);
+    if (!bind) {
+      if (this.#bindGroups.size >= 4096) this.#bindGroups.clear();
+      bind = this.device.createBindGroup({
+        layout: pipeline.getBindGroupLayout(0),
+        entries: [
+          { binding: 0, resource: { buffer: this.#arena, offset: base * 4, size: this.#slotWords * 4 } },
+          ...arrays.map((a, i) => ({ binding: i + 1, resource: { buffer: a.buffer } })),
+        ],
+      });
+      this.#bindGroups.set(bindKey, bind);
+    }
+    const pass = this.#pass!;
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bind);
     pass.dispatchWorkgroups(...grid);
-    pass.end();
-    this.device.queue.submit([enc.finish()]);
-    pbuf.destroy();
-    this.#pending.push([key, this.device.popErrorScope()]);
+    this.#queued.push(key);
+    if (this.#queued.length >= WebGPUBackend.BATCH) this.flush();
   }
 }

@@ -31,7 +31,8 @@ export interface GPUCommandEncoderLike {
 }
 
 export interface GPUDeviceLike {
-  readonly limits: { maxComputeWorkgroupsPerDimension: number; maxStorageBufferBindingSize: number };
+  readonly limits: { maxComputeWorkgroupsPerDimension: number; maxStorageBufferBindingSize: number;
+    minStorageBufferOffsetAlignment?: number; minUniformBufferOffsetAlignment?: number };
   readonly queue: {
     writeBuffer(b: GPUBufferLike, offset: number, data: ArrayBufferView | ArrayBufferLike, dataOffset?: number, size?: number): void;
     submit(cmds: unknown[]): void;
@@ -41,7 +42,8 @@ export interface GPUDeviceLike {
   createBuffer(d: { size: number; usage: number; mappedAtCreation?: boolean }): GPUBufferLike;
   createShaderModule(d: { code: string }): unknown;
   createComputePipeline(d: { layout: "auto"; compute: { module: unknown; entryPoint: string } }): GPUComputePipelineLike;
-  createBindGroup(d: { layout: GPUBindGroupLayoutLike; entries: { binding: number; resource: { buffer: GPUBufferLike } }[] }): GPUBindGroupLike;
+  createBindGroup(d: { layout: GPUBindGroupLayoutLike;
+    entries: { binding: number; resource: { buffer: GPUBufferLike; offset?: number; size?: number } }[] }): GPUBindGroupLike;
   createCommandEncoder(): GPUCommandEncoderLike;
   pushErrorScope(filter: "validation" | "out-of-memory" | "internal"): void;
   popErrorScope(): Promise<{ message: string } | null>;
@@ -58,5 +60,5 @@ export interface GPULike {
 }
 
 /** GPUBufferUsage and GPUMapMode flags (constants from the spec, so no global is needed). */
-export const BufferUsage = { MAP_READ: 0x0001, COPY_SRC: 0x0004, COPY_DST: 0x0008, STORAGE: 0x0080 } as const;
+export const BufferUsage = { MAP_READ: 0x0001, COPY_SRC: 0x0004, COPY_DST: 0x0008, UNIFORM: 0x0040, STORAGE: 0x0080 } as const;
 export const MapMode = { READ: 0x0001 } as const;

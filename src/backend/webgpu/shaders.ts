@@ -4,7 +4,7 @@
 // 1-D kernels run 256 threads per workgroup on a 2-D grid of workgroups (the spec caps one
 // dimension at 65535 groups); `gindex` flattens it.
 
-const header = /* wgsl */ `
+export const header = /* wgsl */ `
 @group(0) @binding(0) var<storage, read> p: array<u32>;
 fn pf(i: u32) -> f32 { return bitcast<f32>(p[i]); }
 fn gindex(gid: vec3<u32>, nw: vec3<u32>) -> u32 { return gid.x + gid.y * nw.x * 256u; }
@@ -23,8 +23,10 @@ export const GEMM = header + /* wgsl */ `
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 @group(0) @binding(2) var<storage, read> B: array<f32>;
 @group(0) @binding(3) var<storage, read_write> C: array<f32>;
-var<workgroup> As: array<f32, 1024>; // [16 k][64 rows]
-var<workgroup> Bs: array<f32, 1024>; // [16 k][64 cols]
+// [16 k][64 rows] and [16 k][64 cols], rows padded to 65 so that the loads below, which walk k
+// fastest for row-major operands, do not all hit one memory bank
+var<workgroup> As: array<f32, 1040>;
+var<workgroup> Bs: array<f32, 1040>;
 
 fn loadA(ao: u32, i: u32, kk: u32) -> f32 {
   if (i >= p[0] || kk >= p[2]) { return 0.0; }
@@ -49,14 +51,19 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: v
   for (var k0 = 0u; k0 < k; k0 += 16u) {
     for (var e = 0u; e < 4u; e++) {
       let idx = tid + e * 256u;
-      let kk = idx / 64u; let r = idx % 64u;
-      As[idx] = loadA(ao, row0 + r, k0 + kk);
-      Bs[idx] = loadB(bo, k0 + kk, col0 + r);
+      // neighbouring threads read neighbouring addresses (coalesced): along k for a row-major A
+      // or a transposed B, along rows/columns otherwise
+      var ka = idx / 64u; var r = idx % 64u;
+      if (p[3] == 0u) { ka = idx % 16u; r = idx / 16u; }
+      As[ka * 65u + r] = loadA(ao, row0 + r, k0 + ka);
+      var kb = idx / 64u; var c = idx % 64u;
+      if (p[4] != 0u) { kb = idx % 16u; c = idx / 16u; }
+      Bs[kb * 65u + c] = loadB(bo, k0 + kb, col0 + c);
     }
     workgroupBarrier();
     for (var kk = 0u; kk < 16u; kk++) {
       var a: array<f32, 4>; var b: array<f32, 4>;
-      for (var r = 0u; r < 4u; r++) { a[r] = As[kk * 64u + l.y * 4u + r]; b[r] = Bs[kk * 64u + l.x * 4u + r]; }
+      for (var r = 0u; r < 4u; r++) { a[r] = As[kk * 65u + l.y * 4u + r]; b[r] = Bs[kk * 65u + l.x * 4u + r]; }
       for (var r = 0u; r < 4u; r++) {
         for (var c = 0u; c < 4u; c++) { acc[r * 4u + c] = fma(a[r], b[c], acc[r * 4u + c]); }
       }
@@ -77,6 +84,85 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: v
   }
 }`;
 
+/** erf and tanh as the js backend computes them (shared by the unary kernels and their backward). */
+export const MATH = /* wgsl */ `
+// erf via erfc's Chebyshev fit (Numerical Recipes; fractional error < 1.2e-7), as the js backend
+fn erf(x: f32) -> f32 {
+  let z = abs(x);
+  let t = 1.0 / (1.0 + 0.5 * z);
+  let r = t * exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 +
+    t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+  return select(r - 1.0, 1.0 - r, x >= 0.0);
+}
+fn tanh_(x: f32) -> f32 { let e = exp(-2.0 * abs(x)); return sign(x) * (1.0 - e) / (1.0 + e); }
+`;
+
+/**
+ * The same product for large matrices: a workgroup of 16x16 threads computes a 128x128 tile of
+ * C, each thread an 8x8 block (64 accumulators), over 8-wide K slices: twice the arithmetic per
+ * value loaded from workgroup memory of GEMM's 4x4. Same parameters as GEMM.
+ */
+export const GEMM_LARGE = header + /* wgsl */ `
+@group(0) @binding(1) var<storage, read> A: array<f32>;
+@group(0) @binding(2) var<storage, read> B: array<f32>;
+@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+var<workgroup> As: array<f32, 1032>; // [8 k][128 rows], padded to 129 (see GEMM)
+var<workgroup> Bs: array<f32, 1032>; // [8 k][128 cols]
+
+fn loadA(ao: u32, i: u32, kk: u32) -> f32 {
+  if (i >= p[0] || kk >= p[2]) { return 0.0; }
+  if (p[3] != 0u) { return A[ao + kk * p[6] + i]; }
+  return A[ao + i * p[6] + kk];
+}
+fn loadB(bo: u32, kk: u32, j: u32) -> f32 {
+  if (kk >= p[2] || j >= p[1]) { return 0.0; }
+  if (p[4] != 0u) { return B[bo + j * p[9] + kk]; }
+  return B[bo + kk * p[9] + j];
+}
+
+@compute @workgroup_size(16, 16, 1)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>) {
+  let m = p[0]; let n = p[1]; let k = p[2];
+  let ao = p[5] + wg.z * p[7];
+  let bo = p[8] + wg.z * p[10];
+  let co = p[11] + wg.z * p[13];
+  let row0 = wg.y * 128u; let col0 = wg.x * 128u;
+  let tid = l.y * 16u + l.x;
+  var acc: array<f32, 64>;
+  for (var k0 = 0u; k0 < k; k0 += 8u) {
+    for (var e = 0u; e < 4u; e++) {
+      let idx = tid + e * 256u;
+      // A: consecutive threads take consecutive k when A is row-major (coalesced), rows otherwise
+      var kk = idx % 8u; var r = idx / 8u;
+      if (p[3] != 0u) { kk = idx / 128u; r = idx % 128u; }
+      As[kk * 129u + r] = loadA(ao, row0 + r, k0 + kk);
+      var kb = idx / 128u; var c = idx % 128u;
+      if (p[4] != 0u) { kb = idx % 8u; c = idx / 8u; }
+      Bs[kb * 129u + c] = loadB(bo, k0 + kb, col0 + c);
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < 8u; kk++) {
+      var a: array<f32, 8>; var b: array<f32, 8>;
+      for (var r = 0u; r < 8u; r++) { a[r] = As[kk * 129u + l.y * 8u + r]; b[r] = Bs[kk * 129u + l.x * 8u + r]; }
+      for (var r = 0u; r < 8u; r++) {
+        for (var c = 0u; c < 8u; c++) { acc[r * 8u + c] = fma(a[r], b[c], acc[r * 8u + c]); }
+      }
+    }
+    workgroupBarrier();
+  }
+  let alpha = pf(14); let beta = pf(15);
+  for (var r = 0u; r < 8u; r++) {
+    let i = row0 + l.y * 8u + r;
+    if (i >= m) { continue; }
+    for (var c = 0u; c < 8u; c++) {
+      let j = col0 + l.x * 8u + c;
+      if (j >= n) { continue; }
+      let o = co + i * p[12] + j;
+      if (beta == 0.0) { C[o] = alpha * acc[r * 8u + c]; } else { C[o] = alpha * acc[r * 8u + c] + beta * C[o]; }
+    }
+  }
+}`;
+
 /** Codes of the unary ops the webgpu backend runs (the same formulas as the js backend). */
 export const UNARY_CODES = {
   neg: 0, exp: 1, log: 2, sqrt: 3, rsqrt: 4, abs: 5, tanh: 6, sigmoid: 7, relu: 8,
@@ -87,16 +173,7 @@ export const UNARY_CODES = {
 export const UNARY = header + /* wgsl */ `
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
-// erf via erfc's Chebyshev fit (Numerical Recipes; fractional error < 1.2e-7), as the js backend
-fn erf(x: f32) -> f32 {
-  let z = abs(x);
-  let t = 1.0 / (1.0 + 0.5 * z);
-  let r = t * exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 +
-    t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
-  return select(r - 1.0, 1.0 - r, x >= 0.0);
-}
-fn tanh_(x: f32) -> f32 { let e = exp(-2.0 * abs(x)); return sign(x) * (1.0 - e) / (1.0 + e); }
-fn f(op: u32, x: f32) -> f32 {
+${MATH}fn f(op: u32, x: f32) -> f32 {
   switch op {
     case 0u: { return -x; }
     case 1u: { return exp(x); }
