@@ -11,6 +11,7 @@
 //
 // Options: --models transformer,gru  --epochs N (both)  --transformer-epochs N  --gru-epochs N
 //          --train-limit N  --batch-size N  --beam N  --out DIR  --json
+//          --resume DIR  --lr X  --epoch-checkpoints (also save DIR/epoch-N/ after each epoch)
 
 import { parseArgs } from "node:util";
 import { backendName } from "../src/index.js";
@@ -45,6 +46,7 @@ async function main(): Promise<void> {
       eval: { type: "string" },
       resume: { type: "string" },
       lr: { type: "string" },
+      "epoch-checkpoints": { type: "boolean" },
       json: { type: "boolean" },
     },
   });
@@ -75,7 +77,13 @@ async function main(): Promise<void> {
     const r = trainG2P({
       model: kind, spec, epochs, batchSize: num(values["batch-size"]) ?? d.batchSize, lr: num(values.lr) ?? d.lr, initModel: init, trainLimit: num(values["train-limit"]),
       beamSize: num(values.beam), progress: !values.json, devEachEpoch: false,
-      onEpoch: (e) => log(`${kind} epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, ${e.seconds.toFixed(0)} s, ${Math.round(e.examplesPerSecond)} words/s, ${Math.round(e.tokensPerSecond)} tok/s`),
+      onEpoch: (e, model) => {
+        log(`${kind} epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, ${e.seconds.toFixed(0)} s, ${Math.round(e.examplesPerSecond)} words/s, ${Math.round(e.tokensPerSecond)} tok/s`);
+        // one checkpoint per epoch, for averaging the last few (tsformer average)
+        if (values["epoch-checkpoints"] && values.out) {
+          saveG2PCheckpoint(`${values.out}/epoch-${e.epoch}/${kind}`, { model, vocabs: { letters: data.letters, phonemes: data.phonemes }, spec });
+        }
+      },
     });
     log(`${kind}: test WER ${(100 * r.test.wer).toFixed(2)}%, PER ${(100 * r.test.per).toFixed(2)}% (dev WER ${(100 * r.dev.wer).toFixed(2)}%, PER ${(100 * r.dev.per).toFixed(2)}%; ` +
       `test against any CMUdict pronunciation: WER ${(100 * r.test.anyReference.wer).toFixed(2)}%, PER ${(100 * r.test.anyReference.per).toFixed(2)}%), eval ${r.evalSeconds.toFixed(0)} s`);

@@ -18,6 +18,7 @@ import { trainGptCommand } from "./train-gpt.js";
 import { generateCommand } from "./generate.js";
 import { trainBertCommand } from "./train-bert.js";
 import { trainT5Command } from "./train-t5.js";
+import { averageCommand } from "./average.js";
 
 const GUIDE = "docs/ (README.md, docs/ARCHITECTURE.md)";
 
@@ -42,6 +43,7 @@ Commands:
   train bert               BERT: masked-LM pretraining, then spam classification vs from scratch
   train t5                 T5-style model on two prefixed tasks at once (g2p: and reverse:)
   bench [name] [--json]    run the benchmarks (see docs/PERFORMANCE.md)
+  average --out DIR CKPT...  average the weights of checkpoints of one run (e.g. its last epochs)
   export onnx --model DIR --out FILE   a Hugging Face layout directory to ONNX (see docs/CHECKPOINTS.md)
   attention --model DIR INPUT --out DIR
                            attention pictures (heat maps, rollout, matrices) for one input
@@ -77,6 +79,8 @@ export async function main(argv: string[]): Promise<number> {
       return trainCommand(rest);
     case "bench":
       return benchCommand(rest);
+    case "average":
+      return averageCommand(rest);
     case "g2p":
       return g2pCommand(rest);
     case "export":

@@ -114,7 +114,8 @@ export interface G2PTrainOptions extends G2PDataOptions {
   progress?: boolean;
   /** Evaluate on dev after every epoch (costs a decode of the dev set). */
   devEachEpoch?: boolean;
-  onEpoch?: (e: EpochStats & { dev?: SequenceErrorRates }) => void;
+  /** After each epoch, with the model being trained (to save a checkpoint per epoch, say). */
+  onEpoch?: (e: EpochStats & { dev?: SequenceErrorRates }, model: Seq2Seq) => void;
 }
 
 export interface G2PResult {
@@ -149,7 +150,7 @@ export function trainG2P(o: G2PTrainOptions = {}): G2PResult {
     onEpoch: (e) => {
       const dev = o.devEachEpoch ? evaluateG2P(model, data, data.dev) : undefined;
       if (o.devEachEpoch) (model.module as { train(m?: boolean): unknown }).train(true);
-      o.onEpoch?.({ ...e, dev });
+      o.onEpoch?.({ ...e, dev }, model);
     },
   });
   const t0 = performance.now();

@@ -15,10 +15,13 @@ import type { AttentionArgs, AttentionBackwardArgs, BinaryOp, GemmArgs, UnaryOp 
 import {
   BufferUsage, type GPUBindGroupLike, type GPUBufferLike, type GPUCommandEncoderLike, type GPUComputePassLike, type GPUComputePipelineLike, type GPUDeviceLike, type GPULike, MapMode,
 } from "./gpu-types.js";
-import { ADAMW, ATTENTION, ATTENTION_MAX_DV, BINARY, BINARY_CODES, GEMM, GEMM_LARGE, LAYER_NORM, REDUCE, SOFTMAX, UNARY, UNARY_CODES } from "./shaders.js";
 import {
-  ATTENTION_BACKWARD_K, ATTENTION_BACKWARD_Q, ATTENTION_BACKWARD_V, COLUMN_SUM, COPY_BLOCKS, CROSS_ENTROPY, LAYER_NORM_BACKWARD,
-  LAYER_NORM_PARAM_GRADS, PERMUTE, PERMUTE_MAX_RANK, ROW_DOT, UNARY_BACKWARD, UNARY_BACKWARD_OPS,
+  ADAMW, ATTENTION_MAX_DV, BINARY, BINARY_CODES, GEMM, GEMM_LARGE, LAYER_NORM, REDUCE, SOFTMAX, UNARY, UNARY_CODES, attentionKey, attentionShader,
+} from "./shaders.js";
+import {
+  COLUMN_SUM, COPY_BLOCKS, CROSS_ENTROPY, LAYER_NORM_BACKWARD,
+  LAYER_NORM_PARAM_GRADS, PERMUTE, PERMUTE_MAX_RANK, ROW_DOT, UNARY_BACKWARD, UNARY_BACKWARD_OPS, attentionBackwardK,
+  attentionBackwardQ, attentionBackwardV,
 } from "./shaders-train.js";
 
 /** A float32 array in GPU memory. Read it with `await a.data()`; there is no synchronous read. */
@@ -312,7 +315,7 @@ export class WebGPUBackend {
     if (a.mask) this.#sameLength("attention (mask)", a.mask, a.maskBatch * tq * tk);
     if (a.causal && tq > tk) throw new Error(`webgpu.attention: causal attention needs tq <= tk, got tq ${tq}, tk ${tk}`);
     const params = [bh, tq, tk, d, dv, a.heads ?? 0];
-    this.#run("attention", ATTENTION, params, [a.scale, a.causal ? 1 : 0, a.mask ? 1 : 0, a.maskBatch, a.maskHeadDiv],
+    this.#run(attentionKey("attention", d, dv), () => attentionShader(d, dv), params, [a.scale, a.causal ? 1 : 0, a.mask ? 1 : 0, a.maskBatch, a.maskHeadDiv],
       [a.q, a.k, a.v, a.mask ?? this.#empty, a.out, a.lse], this.#grid(bh * tq, 64), [true, false, false, false, false]);
   }
 
@@ -422,9 +425,9 @@ export class WebGPUBackend {
     const floats = [a.scale, a.causal ? 1 : 0, a.mask ? 1 : 0, a.maskBatch, a.maskHeadDiv];
     const floatMask = [true, false, false, false, false];
     const inputs = [a.q, a.k, a.mask ?? this.#empty, a.lse, a.gradOut];
-    this.#run("attentionBackwardQ", ATTENTION_BACKWARD_Q, params, floats, [...inputs, a.v, rowDot, a.gradQ], this.#grid(bh * tq, 64), floatMask);
-    this.#run("attentionBackwardK", ATTENTION_BACKWARD_K, params, floats, [...inputs, a.v, rowDot, a.gradK], this.#grid(bh * tk, 64), floatMask);
-    this.#run("attentionBackwardV", ATTENTION_BACKWARD_V, params, floats, [...inputs, a.gradV], this.#grid(bh * tk, 64), floatMask);
+    this.#run(attentionKey("attentionBackwardQ", d, dv), () => attentionBackwardQ(d, dv), params, floats, [...inputs, a.v, rowDot, a.gradQ], this.#grid(bh * tq, 64), floatMask);
+    this.#run(attentionKey("attentionBackwardK", d, dv), () => attentionBackwardK(d, dv), params, floats, [...inputs, a.v, rowDot, a.gradK], this.#grid(bh * tk, 64), floatMask);
+    this.#run(attentionKey("attentionBackwardV", d, dv), () => attentionBackwardV(d, dv), params, floats, [...inputs, a.gradV], this.#grid(bh * tk, 64), floatMask);
   }
 
   /** Rows each thread sums in a stage of a column reduction. */
@@ -468,7 +471,7 @@ export class WebGPUBackend {
    * Queue one dispatch: params are u32 (booleans as 0/1); floats go after them as their bits,
    * except where `floatMask` marks an entry of `floats` as a u32 (a flag or a count).
    */
-  #run(key: string, code: string, params: Param[], floats: number[], arrays: GPUArray[], grid: [number, number, number],
+  #run(key: string, code: string | (() => string), params: Param[], floats: number[], arrays: GPUArray[], grid: [number, number, number],
     floatMask?: boolean[]): void {
     if (!this.#encoder) {
       this.device.pushErrorScope("validation");
@@ -477,7 +480,8 @@ export class WebGPUBackend {
     }
     let pipeline = this.#pipelines.get(key);
     if (!pipeline) {
-      pipeline = this.device.createComputePipeline({ layout: "auto", compute: { module: this.device.createShaderModule({ code }), entryPoint: "main" } });
+      const source = typeof code === "string" ? code : code();
+      pipeline = this.device.createComputePipeline({ layout: "auto", compute: { module: this.device.createShaderModule({ code: source }), entryPoint: "main" } });
       this.#pipelines.set(key, pipeline);
     }
     const slot = this.#queued.length, base = slot * this.#slotWords;

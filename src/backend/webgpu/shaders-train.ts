@@ -8,7 +8,7 @@
 // read their parameters from a uniform buffer instead (`P(i)`), which leaves 8 storage slots for
 // arrays, and the backward pass is split into four kernels of at most 8 arrays each.
 
-import { ATTENTION_MAX_DV, MATH, header } from "./shaders.js";
+import { MATH, attentionWidths, header } from "./shaders.js";
 
 /** dx = dy * f'(x) for the unary ops that models train through. p: n op (UNARY_CODES). */
 export const UNARY_BACKWARD = header + MATH + /* wgsl */ `
@@ -209,36 +209,32 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   Y[r] = s;
 }`;
 
-/** Parameters from a uniform buffer (4 vec4 = 16 words, 64 bytes), for kernels that need all 8 storage slots. */
-const uniformHeader = /* wgsl */ `
+/** Parameters from a uniform buffer (4 vec4 = 16 words, 64 bytes), for kernels that need all
+ * 8 storage slots, and what the three attention backward kernels share: the row of token t of
+ * head h, and the attention weight from a raw score q.k. */
+const attentionBackwardHeader = /* wgsl */ `
 @group(0) @binding(0) var<uniform> pu: array<vec4<u32>, 4>;
 fn P(i: u32) -> u32 { return pu[i / 4u][i % 4u]; }
 fn PF(i: u32) -> f32 { return bitcast<f32>(P(i)); }
 fn inf() -> f32 { var bits = 0x7f800000u; return bitcast<f32>(bits); }
-// offset of row t of head h in an array of rows of x values per head (AttentionArgs' layouts)
-fn at(h: u32, t: u32, T: u32, x: u32) -> u32 {
+// row of token t of head h: (h*T + t) in [BH, T, X] blocks, ((b*T + t)*H + h%H) in [B, T, H, X]
+fn rowOf(h: u32, t: u32, T: u32) -> u32 {
   let H = P(5u);
-  if (H == 0u) { return (h * T + t) * x; }
-  return (((h / H) * T + t) * H + h % H) * x;
+  if (H == 0u) { return h * T + t; }
+  return ((h / H) * T + t) * H + h % H;
 }
-// the attention weight of key j for query i of head h, recomputed from the saved log-sum-exp
-// (0 for a masked or causally hidden key, or a fully masked row)
-fn weight(h: u32, i: u32, j: u32) -> f32 {
-  let tq = P(1u); let tk = P(2u); let d = P(3u);
+// the attention weight of key j for query i of head h from the raw score q.k, recomputed with
+// the saved log-sum-exp (0 for a masked or causally hidden key, or a fully masked row)
+fn weight(h: u32, i: u32, j: u32, qk: f32) -> f32 {
+  let tq = P(1u); let tk = P(2u);
   if (P(7u) != 0u && j + tq > i + tk) { return 0.0; }
   let l = Lse[h * tq + i];
   if (l == inf()) { return 0.0; }
-  let qo = at(h, i, tq, d); let ko = at(h, j, tk, d);
-  var s = 0.0;
-  for (var c = 0u; c < d; c++) { s = fma(Q[qo + c], K[ko + c], s); }
-  s *= PF(6u);
+  var s = qk * PF(6u);
   if (P(8u) != 0u) { s += Mask[(((h / P(10u)) % P(9u)) * tq + i) * tk + j]; }
   if (s == -inf()) { return 0.0; }
   return exp(s - l);
 }
-`;
-
-const attentionInputs = /* wgsl */ `
 @group(0) @binding(1) var<storage, read> Q: array<f32>;
 @group(0) @binding(2) var<storage, read> K: array<f32>;
 @group(0) @binding(3) var<storage, read> Mask: array<f32>;
@@ -246,85 +242,96 @@ const attentionInputs = /* wgsl */ `
 @group(0) @binding(5) var<storage, read> DO: array<f32>;
 `;
 
+const attentionBackward = (d: number, dv: number, body: string): string =>
+  attentionWidths(d, dv, (i) => `P(${i}u)`) + attentionBackwardHeader + body;
+
 /**
  * Attention backward (the flash-attention backward's algebra, without tiling): with
  * P = softmax(S), S = scale Q K^T + mask, and Dd_i = dO_i . O_i (ROW_DOT, in O's row order):
  *   dV_j = sum_i P_ij dO_i,   dS_ij = P_ij (dO_i . V_j - Dd_i),
  *   dQ_i = scale sum_j dS_ij K_j,   dK_j = scale sum_i dS_ij Q_i.
  * P is recomputed from the saved log-sum-exp. dQ runs one query row per thread; dK and dV one
- * key row per thread, so no two threads write the same value (WGSL has no float atomics).
- * P: bh tq tk d dv heads scale causal hasMask maskBatch maskHeadDiv (as ATTENTION).
+ * key row per thread, so no two threads write the same value (WGSL has no float atomics). Each
+ * thread keeps its own rows in registers. P: bh tq tk d dv heads scale causal hasMask maskBatch
+ * maskHeadDiv (as ATTENTION). Compiled per head width as attentionShader.
  */
-export const ATTENTION_BACKWARD_Q = uniformHeader.replace("fn weight", attentionInputs + "fn weight") + /* wgsl */ `
+export const attentionBackwardQ = (d: number, dv: number): string => attentionBackward(d, dv, /* wgsl */ `
 @group(0) @binding(6) var<storage, read> V: array<f32>;
 @group(0) @binding(7) var<storage, read> Dd: array<f32>;
 @group(0) @binding(8) var<storage, read_write> DQ: array<f32>;
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
   let idx = gid.x + gid.y * nw.x * 64u;
-  let tq = P(1u); let tk = P(2u); let d = P(3u); let dv = P(4u);
+  let tq = P(1u); let tk = P(2u);
   if (idx >= P(0u) * tq) { return; }
   let h = idx / tq; let i = idx % tq;
-  let oo = at(h, i, tq, dv);
-  let di = Dd[oo / dv];
-  var acc: array<f32, ${ATTENTION_MAX_DV}>;
+  let qrow = rowOf(h, i, tq);
+  let di = Dd[qrow];
+  var qr: array<f32, W>; var dor: array<f32, W>; var acc: array<f32, W>;
+  for (var c = 0u; c < dqk(); c++) { qr[c] = Q[qrow * dqk() + c]; }
+  for (var c = 0u; c < dvv(); c++) { dor[c] = DO[qrow * dvv() + c]; }
   for (var j = 0u; j < tk; j++) {
-    let w = weight(h, i, j);
+    let krow = rowOf(h, j, tk);
+    var qk = 0.0;
+    for (var c = 0u; c < dqk(); c++) { qk = fma(qr[c], K[krow * dqk() + c], qk); }
+    let w = weight(h, i, j, qk);
     if (w == 0.0) { continue; }
-    let vo = at(h, j, tk, dv);
     var dp = 0.0;
-    for (var c = 0u; c < dv; c++) { dp = fma(DO[oo + c], V[vo + c], dp); }
+    for (var c = 0u; c < dvv(); c++) { dp = fma(dor[c], V[krow * dvv() + c], dp); }
     let ds = w * (dp - di);
-    let ko = at(h, j, tk, d);
-    for (var c = 0u; c < d; c++) { acc[c] = fma(ds, K[ko + c], acc[c]); }
+    for (var c = 0u; c < dqk(); c++) { acc[c] = fma(ds, K[krow * dqk() + c], acc[c]); }
   }
-  let qo = at(h, i, tq, d);
-  for (var c = 0u; c < d; c++) { DQ[qo + c] = acc[c] * PF(6u); }
-}`;
+  for (var c = 0u; c < dqk(); c++) { DQ[qrow * dqk() + c] = acc[c] * PF(6u); }
+}`);
 
-/** dK, one key row per thread (see ATTENTION_BACKWARD_Q). */
-export const ATTENTION_BACKWARD_K = uniformHeader.replace("fn weight", attentionInputs + "fn weight") + /* wgsl */ `
+/** dK, one key row per thread (see attentionBackwardQ). */
+export const attentionBackwardK = (d: number, dv: number): string => attentionBackward(d, dv, /* wgsl */ `
 @group(0) @binding(6) var<storage, read> V: array<f32>;
 @group(0) @binding(7) var<storage, read> Dd: array<f32>;
 @group(0) @binding(8) var<storage, read_write> DK: array<f32>;
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
   let idx = gid.x + gid.y * nw.x * 64u;
-  let tq = P(1u); let tk = P(2u); let d = P(3u); let dv = P(4u);
+  let tq = P(1u); let tk = P(2u);
   if (idx >= P(0u) * tk) { return; }
   let h = idx / tk; let j = idx % tk;
-  let vo = at(h, j, tk, dv);
-  var acc: array<f32, ${ATTENTION_MAX_DV}>;
+  let krow = rowOf(h, j, tk);
+  var kr: array<f32, W>; var vr: array<f32, W>; var acc: array<f32, W>;
+  for (var c = 0u; c < dqk(); c++) { kr[c] = K[krow * dqk() + c]; }
+  for (var c = 0u; c < dvv(); c++) { vr[c] = V[krow * dvv() + c]; }
   for (var i = 0u; i < tq; i++) {
-    let w = weight(h, i, j);
+    let qrow = rowOf(h, i, tq);
+    var qk = 0.0;
+    for (var c = 0u; c < dqk(); c++) { qk = fma(Q[qrow * dqk() + c], kr[c], qk); }
+    let w = weight(h, i, j, qk);
     if (w == 0.0) { continue; }
-    let oo = at(h, i, tq, dv);
     var dp = 0.0;
-    for (var c = 0u; c < dv; c++) { dp = fma(DO[oo + c], V[vo + c], dp); }
-    let ds = w * (dp - Dd[oo / dv]);
-    let qo = at(h, i, tq, d);
-    for (var c = 0u; c < d; c++) { acc[c] = fma(ds, Q[qo + c], acc[c]); }
+    for (var c = 0u; c < dvv(); c++) { dp = fma(DO[qrow * dvv() + c], vr[c], dp); }
+    let ds = w * (dp - Dd[qrow]);
+    for (var c = 0u; c < dqk(); c++) { acc[c] = fma(ds, Q[qrow * dqk() + c], acc[c]); }
   }
-  let ko = at(h, j, tk, d);
-  for (var c = 0u; c < d; c++) { DK[ko + c] = acc[c] * PF(6u); }
-}`;
+  for (var c = 0u; c < dqk(); c++) { DK[krow * dqk() + c] = acc[c] * PF(6u); }
+}`);
 
-/** dV, one key row per thread (see ATTENTION_BACKWARD_Q). */
-export const ATTENTION_BACKWARD_V = uniformHeader.replace("fn weight", attentionInputs + "fn weight") + /* wgsl */ `
+/** dV, one key row per thread (see attentionBackwardQ). */
+export const attentionBackwardV = (d: number, dv: number): string => attentionBackward(d, dv, /* wgsl */ `
 @group(0) @binding(6) var<storage, read_write> DV: array<f32>;
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
   let idx = gid.x + gid.y * nw.x * 64u;
-  let tq = P(1u); let tk = P(2u); let dv = P(4u);
+  let tq = P(1u); let tk = P(2u);
   if (idx >= P(0u) * tk) { return; }
   let h = idx / tk; let j = idx % tk;
-  var acc: array<f32, ${ATTENTION_MAX_DV}>;
+  let krow = rowOf(h, j, tk);
+  var kr: array<f32, W>; var acc: array<f32, W>;
+  for (var c = 0u; c < dqk(); c++) { kr[c] = K[krow * dqk() + c]; }
   for (var i = 0u; i < tq; i++) {
-    let w = weight(h, i, j);
+    let qrow = rowOf(h, i, tq);
+    var qk = 0.0;
+    for (var c = 0u; c < dqk(); c++) { qk = fma(Q[qrow * dqk() + c], kr[c], qk); }
+    let w = weight(h, i, j, qk);
     if (w == 0.0) { continue; }
-    let oo = at(h, i, tq, dv);
-    for (var c = 0u; c < dv; c++) { acc[c] = fma(w, DO[oo + c], acc[c]); }
+    for (var c = 0u; c < dvv(); c++) { acc[c] = fma(w, DO[qrow * dvv() + c], acc[c]); }
   }
-  let vo = at(h, j, tk, dv);
-  for (var c = 0u; c < dv; c++) { DV[vo + c] = acc[c]; }
-}`;
+  for (var c = 0u; c < dvv(); c++) { DV[krow * dvv() + c] = acc[c]; }
+}`);

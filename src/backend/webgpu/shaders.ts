@@ -334,6 +334,27 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 /** Most value columns the attention kernel holds in registers per query row. */
 export const ATTENTION_MAX_DV = 128;
 
+/** Head widths the attention kernels are compiled for: loops of a fixed trip count unroll and
+ * keep a row in registers; other widths (up to ATTENTION_MAX_DV) run a generic version. */
+export const ATTENTION_SPECIALISED = [8, 16, 32, 64] as const;
+
+/**
+ * The head widths of an attention shader: `dqk()` (query/key width) and `dvv()` (value width)
+ * are constants when the kernel is compiled for d = dv (so the compiler unrolls the loops and
+ * holds rows in registers), else read from the parameters. `W` sizes the per-thread arrays.
+ */
+export function attentionWidths(d: number, dv: number, param: (i: number) => string): string {
+  const fixed = d === dv && (ATTENTION_SPECIALISED as readonly number[]).includes(d);
+  return fixed
+    ? `fn dqk() -> u32 { return ${d}u; }\nfn dvv() -> u32 { return ${d}u; }\nconst W = ${d}u;\n`
+    : `fn dqk() -> u32 { return ${param(3)}; }\nfn dvv() -> u32 { return ${param(4)}; }\nconst W = ${ATTENTION_MAX_DV}u;\n`;
+}
+
+/** The pipeline name of an attention kernel for these widths. */
+export function attentionKey(name: string, d: number, dv: number): string {
+  return d === dv && (ATTENTION_SPECIALISED as readonly number[]).includes(d) ? `${name}:${d}` : name;
+}
+
 /**
  * Fused scaled dot-product attention (Vaswani et al. 2017, eq. 1) for one query row per thread,
  * with the online softmax of Milakov & Gimelshein (2018): one pass over the keys keeps a running
@@ -341,37 +362,37 @@ export const ATTENTION_MAX_DV = 128;
  * Writes the row log-sum-exp for backward. Layouts, causal alignment and the mask as AttentionArgs.
  * p: bh tq tk d dv heads scale causal hasMask maskBatch maskHeadDiv.
  */
-export const ATTENTION = header + /* wgsl */ `
+export function attentionShader(d: number, dv: number): string {
+  return header + attentionWidths(d, dv, (i) => `p[${i}]`) + /* wgsl */ `
 @group(0) @binding(1) var<storage, read> Q: array<f32>;
 @group(0) @binding(2) var<storage, read> K: array<f32>;
 @group(0) @binding(3) var<storage, read> Vv: array<f32>;
 @group(0) @binding(4) var<storage, read> Mask: array<f32>;
 @group(0) @binding(5) var<storage, read_write> O: array<f32>;
 @group(0) @binding(6) var<storage, read_write> Lse: array<f32>;
-// offset of row t of head h in an array of rows of x values per head (see AttentionArgs)
-fn at(h: u32, t: u32, T: u32, x: u32) -> u32 {
-  let H = p[5];
-  if (H == 0u) { return (h * T + t) * x; }
-  return (((h / H) * T + t) * H + h % H) * x;
-}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
   let idx = gid.x + gid.y * nw.x * 64u;
-  let tq = p[1]; let tk = p[2]; let d = p[3]; let dv = p[4];
+  let tq = p[1]; let tk = p[2]; let H = p[5];
   if (idx >= p[0] * tq) { return; }
   let h = idx / tq; let i = idx % tq;
-  let qo = at(h, i, tq, d);
+  // row r of head h sits at row (h*T + r) ([BH, T, X] blocks) or ((b*T + r)*H + h%H) ([B, T, H, X])
+  var base = h; var hb = h;
+  if (H != 0u) { hb = h / H; base = h % H; }
+  let qrow = select(h * tq + i, (hb * tq + i) * H + base, H != 0u);
+  var qr: array<f32, W>;
+  for (var c = 0u; c < dqk(); c++) { qr[c] = Q[qrow * dqk() + c]; }
   var lastKey = tk - 1u;
   if (p[7] != 0u) { lastKey = min(i + tk - tq, tk - 1u); }
   var mo = 0u;
   if (p[8] != 0u) { mo = (((h / p[10]) % p[9]) * tq + i) * tk; }
-  var acc: array<f32, ${ATTENTION_MAX_DV}>;
+  var acc: array<f32, W>;
   var mx = -inf(); var sum = 0.0;
   if (p[7] == 0u || i + tk >= tq) {
     for (var j = 0u; j <= lastKey; j++) {
-      let ko = at(h, j, tk, d);
+      let krow = select(h * tk + j, (hb * tk + j) * H + base, H != 0u);
       var s = 0.0;
-      for (var c = 0u; c < d; c++) { s = fma(Q[qo + c], K[ko + c], s); }
+      for (var c = 0u; c < dqk(); c++) { s = fma(qr[c], K[krow * dqk() + c], s); }
       s *= pf(6);
       if (p[8] != 0u) { s += Mask[mo + j]; }
       if (s == -inf()) { continue; }
@@ -379,18 +400,18 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       let corr = exp(mx - nmx);
       let w = exp(s - nmx);
       sum = sum * corr + w;
-      let vo = at(h, j, tk, dv);
-      for (var c = 0u; c < dv; c++) { acc[c] = acc[c] * corr + w * Vv[vo + c]; }
+      for (var c = 0u; c < dvv(); c++) { acc[c] = fma(acc[c], corr, w * Vv[krow * dvv() + c]); }
       mx = nmx;
     }
   }
-  let oo = at(h, i, tq, dv);
+  let oo = qrow * dvv();
   if (sum == 0.0) {
     // fully masked row: zeros out, and a log-sum-exp that makes every weight 0 (as the js backend)
-    for (var c = 0u; c < dv; c++) { O[oo + c] = 0.0; }
+    for (var c = 0u; c < dvv(); c++) { O[oo + c] = 0.0; }
     Lse[idx] = inf();
     return;
   }
-  for (var c = 0u; c < dv; c++) { O[oo + c] = acc[c] / sum; }
+  for (var c = 0u; c < dvv(); c++) { O[oo + c] = acc[c] / sum; }
   Lse[idx] = mx + log(sum);
 }`;
+}
