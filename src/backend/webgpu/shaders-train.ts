@@ -8,13 +8,13 @@
 // read their parameters from a uniform buffer instead (`P(i)`), which leaves 8 storage slots for
 // arrays, and the backward pass is split into four kernels of at most 8 arrays each.
 
-import { MATH, attentionWidths, header } from "./shaders.js";
+import { MATH, attentionWidths, kernel1d } from "./shaders.js";
 
 /** dx = dy * f'(x) for the unary ops that models train through. p: n op (UNARY_CODES). */
-export const UNARY_BACKWARD = header + MATH + /* wgsl */ `
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read> DY: array<f32>;
-@group(0) @binding(3) var<storage, read_write> DX: array<f32>;
+export const UNARY_BACKWARD = kernel1d([["X", "read"], ["DY", "read"], ["DX", "read_write"]], /* wgsl */ `
+  if (i >= p[0]) { return; }
+  DX[i] = DY[i] * df(p[1], X[i]);
+`, MATH + /* wgsl */ `
 fn df(op: u32, x: f32) -> f32 {
   switch op {
     case 6u: { let t = tanh_(x); return 1.0 - t * t; }
@@ -30,12 +30,7 @@ fn df(op: u32, x: f32) -> f32 {
     default: { let s = 1.0 / (1.0 + exp(-x)); return s * (1.0 + x * (1.0 - s)); } // silu
   }
 }
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
-  let i = gindex(gid, nw);
-  if (i >= p[0]) { return; }
-  DX[i] = DY[i] * df(p[1], X[i]);
-}`;
+`);
 
 /** Codes of the unary ops UNARY_BACKWARD differentiates (the others have no use in training here). */
 export const UNARY_BACKWARD_OPS = ["tanh", "sigmoid", "relu", "gelu", "geluTanh", "silu"] as const;
@@ -45,16 +40,8 @@ export const UNARY_BACKWARD_OPS = ["tanh", "sigmoid", "relu", "gelu", "geluTanh"
  * dx = rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = dy * gamma, xhat = (x - mean) * rstd.
  * p: rows cols hasGamma.
  */
-export const LAYER_NORM_BACKWARD = header + /* wgsl */ `
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read> G: array<f32>;
-@group(0) @binding(3) var<storage, read> Mean: array<f32>;
-@group(0) @binding(4) var<storage, read> Rstd: array<f32>;
-@group(0) @binding(5) var<storage, read> DY: array<f32>;
-@group(0) @binding(6) var<storage, read_write> DX: array<f32>;
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
-  let r = gindex(gid, nw);
+export const LAYER_NORM_BACKWARD = kernel1d([["X", "read"], ["G", "read"], ["Mean", "read"], ["Rstd", "read"], ["DY", "read"], ["DX", "read_write"]], /* wgsl */ `
+  let r = i;
   let cols = p[1];
   if (r >= p[0]) { return; }
   let o = r * cols; let mean = Mean[r]; let rstd = Rstd[r];
@@ -70,7 +57,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if (p[2] != 0u) { g *= G[j]; }
     DX[o + j] = rstd * (g - sg - (X[o + j] - mean) * rstd * sgx);
   }
-}`;
+`);
 
 /**
  * Layer norm's parameter gradients, first stage: thread (chunk c, column j) sums dy * xhat and
@@ -78,16 +65,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
  * chunks finishes. Two stages keep every thread's loop short (one thread per column would walk
  * all rows serially). p: rows cols chunk.
  */
-export const LAYER_NORM_PARAM_GRADS = header + /* wgsl */ `
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read> Mean: array<f32>;
-@group(0) @binding(3) var<storage, read> Rstd: array<f32>;
-@group(0) @binding(4) var<storage, read> DY: array<f32>;
-@group(0) @binding(5) var<storage, read_write> PG: array<f32>;
-@group(0) @binding(6) var<storage, read_write> PB: array<f32>;
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
-  let i = gindex(gid, nw);
+export const LAYER_NORM_PARAM_GRADS = kernel1d([["X", "read"], ["Mean", "read"], ["Rstd", "read"], ["DY", "read"], ["PG", "read_write"], ["PB", "read_write"]], /* wgsl */ `
   let rows = p[0]; let cols = p[1]; let chunk = p[2];
   let chunks = (rows + chunk - 1u) / chunk;
   if (i >= chunks * cols) { return; }
@@ -99,15 +77,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     db += dy;
   }
   PG[i] = dg; PB[i] = db;
-}`;
+`);
 
 /** Column sums, first stage (as LAYER_NORM_PARAM_GRADS): partial[c, j] = sum of x[r, j] over chunk c. p: rows cols chunk. */
-export const COLUMN_SUM = header + /* wgsl */ `
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
-  let i = gindex(gid, nw);
+export const COLUMN_SUM = kernel1d([["X", "read"], ["Y", "read_write"]], /* wgsl */ `
   let rows = p[0]; let cols = p[1]; let chunk = p[2];
   let chunks = (rows + chunk - 1u) / chunk;
   if (i >= chunks * cols) { return; }
@@ -115,21 +88,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   var s = 0.0;
   for (var r = c * chunk; r < min(rows, (c + 1u) * chunk); r++) { s += X[r * cols + j]; }
   Y[i] = s;
-}`;
+`);
 
 /**
  * Softmax cross-entropy per row with its gradient (targets as floats; a negative target skips
  * the row): loss[r] = logsumexp(x_r) - x_r[t], dx_r = (softmax(x_r) - onehot(t)) * scale.
  * p: rows cols scale.
  */
-export const CROSS_ENTROPY = header + /* wgsl */ `
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read> Tg: array<f32>;
-@group(0) @binding(3) var<storage, read_write> Loss: array<f32>;
-@group(0) @binding(4) var<storage, read_write> DX: array<f32>;
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
-  let r = gindex(gid, nw);
+export const CROSS_ENTROPY = kernel1d([["X", "read"], ["Tg", "read"], ["Loss", "read_write"], ["DX", "read_write"]], /* wgsl */ `
+  let r = i;
   let cols = p[1];
   if (r >= p[0]) { return; }
   let o = r * cols;
@@ -149,19 +116,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   for (var j = 0u; j < cols; j++) {
     DX[o + j] = (exp(X[o + j] - lse) - select(0.0, 1.0, j == ti)) * pf(2);
   }
-}`;
+`);
 
 /** Most axes PERMUTE handles. */
 export const PERMUTE_MAX_RANK = 8;
 
 /** out = x permuted. p: n rank outShape[rank] inStride[rank] (x's stride along the axis that
  * becomes out's axis d). */
-export const PERMUTE = header + /* wgsl */ `
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
-  let i = gindex(gid, nw);
+export const PERMUTE = kernel1d([["X", "read"], ["Y", "read_write"]], /* wgsl */ `
   if (i >= p[0]) { return; }
   let rank = p[1];
   var rest = i; var xi = 0u;
@@ -171,7 +133,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     rest = rest / size;
   }
   Y[i] = X[xi];
-}`;
+`);
 
 /**
  * Strided block copy, batched: for b < batch, r < rows, c < cols,
@@ -180,34 +142,24 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
  * is also a residual connection and gradient accumulation. X and Y must be different arrays.
  * p: batch rows cols xOff xB xR yOff yB yR add.
  */
-export const COPY_BLOCKS = header + /* wgsl */ `
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
-  let i = gindex(gid, nw);
+export const COPY_BLOCKS = kernel1d([["X", "read"], ["Y", "read_write"]], /* wgsl */ `
   let rows = p[1]; let cols = p[2];
   if (i >= p[0] * rows * cols) { return; }
   let c = i % cols; let r = (i / cols) % rows; let b = i / (cols * rows);
   let x = X[p[3] + b * p[4] + r * p[5] + c];
   let yi = p[6] + b * p[7] + r * p[8] + c;
   if (p[9] != 0u) { Y[yi] = Y[yi] + x; } else { Y[yi] = x; }
-}`;
+`);
 
 /** rowDot[r] = sum_c a[r, c] * b[r, c] over [rows, cols]. p: rows cols. */
-export const ROW_DOT = header + /* wgsl */ `
-@group(0) @binding(1) var<storage, read> A: array<f32>;
-@group(0) @binding(2) var<storage, read> B: array<f32>;
-@group(0) @binding(3) var<storage, read_write> Y: array<f32>;
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
-  let r = gindex(gid, nw);
+export const ROW_DOT = kernel1d([["A", "read"], ["B", "read"], ["Y", "read_write"]], /* wgsl */ `
+  let r = i;
   let cols = p[1];
   if (r >= p[0]) { return; }
   var s = 0.0;
   for (var c = 0u; c < cols; c++) { s = fma(A[r * cols + c], B[r * cols + c], s); }
   Y[r] = s;
-}`;
+`);
 
 /** Parameters from a uniform buffer (4 vec4 = 16 words, 64 bytes), for kernels that need all
  * 8 storage slots, and what the three attention backward kernels share: the row of token t of
@@ -235,12 +187,30 @@ fn weight(h: u32, i: u32, j: u32, qk: f32) -> f32 {
   if (s == -inf()) { return 0.0; }
   return exp(s - l);
 }
+// the weight of key j (its row in kr) for query i, for the kernels that run one key per thread
+fn keyWeight(h: u32, i: u32, j: u32, kr: ptr<function, array<f32, W>>) -> f32 {
+  let qrow = rowOf(h, i, P(1u));
+  var qk = 0.0;
+  for (var c = 0u; c < dqk(); c++) { qk = fma(Q[qrow * dqk() + c], (*kr)[c], qk); }
+  return weight(h, i, j, qk);
+}
 @group(0) @binding(1) var<storage, read> Q: array<f32>;
 @group(0) @binding(2) var<storage, read> K: array<f32>;
 @group(0) @binding(3) var<storage, read> Mask: array<f32>;
 @group(0) @binding(4) var<storage, read> Lse: array<f32>;
 @group(0) @binding(5) var<storage, read> DO: array<f32>;
 `;
+
+/** The start of main for one thread per query row (head h, query i) or key row (head h, key j). */
+const threadPerRow = (rows: "query" | "key"): string => {
+  const [T, t] = rows === "query" ? ["tq", "i"] : ["tk", "j"];
+  return /* wgsl */ `@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
+  let idx = gid.x + gid.y * nw.x * 64u;
+  let tq = P(1u); let tk = P(2u);
+  if (idx >= P(0u) * ${T}) { return; }
+  let h = idx / ${T}; let ${t} = idx % ${T};`;
+};
 
 const attentionBackward = (d: number, dv: number, body: string): string =>
   attentionWidths(d, dv, (i) => `P(${i}u)`) + attentionBackwardHeader + body;
@@ -259,12 +229,7 @@ export const attentionBackwardQ = (d: number, dv: number): string => attentionBa
 @group(0) @binding(6) var<storage, read> V: array<f32>;
 @group(0) @binding(7) var<storage, read> Dd: array<f32>;
 @group(0) @binding(8) var<storage, read_write> DQ: array<f32>;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
-  let idx = gid.x + gid.y * nw.x * 64u;
-  let tq = P(1u); let tk = P(2u);
-  if (idx >= P(0u) * tq) { return; }
-  let h = idx / tq; let i = idx % tq;
+${threadPerRow("query")}
   let qrow = rowOf(h, i, tq);
   let di = Dd[qrow];
   var qr: array<f32, W>; var dor: array<f32, W>; var acc: array<f32, W>;
@@ -289,21 +254,14 @@ export const attentionBackwardK = (d: number, dv: number): string => attentionBa
 @group(0) @binding(6) var<storage, read> V: array<f32>;
 @group(0) @binding(7) var<storage, read> Dd: array<f32>;
 @group(0) @binding(8) var<storage, read_write> DK: array<f32>;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
-  let idx = gid.x + gid.y * nw.x * 64u;
-  let tq = P(1u); let tk = P(2u);
-  if (idx >= P(0u) * tk) { return; }
-  let h = idx / tk; let j = idx % tk;
+${threadPerRow("key")}
   let krow = rowOf(h, j, tk);
   var kr: array<f32, W>; var vr: array<f32, W>; var acc: array<f32, W>;
   for (var c = 0u; c < dqk(); c++) { kr[c] = K[krow * dqk() + c]; }
   for (var c = 0u; c < dvv(); c++) { vr[c] = V[krow * dvv() + c]; }
   for (var i = 0u; i < tq; i++) {
     let qrow = rowOf(h, i, tq);
-    var qk = 0.0;
-    for (var c = 0u; c < dqk(); c++) { qk = fma(Q[qrow * dqk() + c], kr[c], qk); }
-    let w = weight(h, i, j, qk);
+    let w = keyWeight(h, i, j, &kr);
     if (w == 0.0) { continue; }
     var dp = 0.0;
     for (var c = 0u; c < dvv(); c++) { dp = fma(DO[qrow * dvv() + c], vr[c], dp); }
@@ -316,20 +274,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 /** dV, one key row per thread (see attentionBackwardQ). */
 export const attentionBackwardV = (d: number, dv: number): string => attentionBackward(d, dv, /* wgsl */ `
 @group(0) @binding(6) var<storage, read_write> DV: array<f32>;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
-  let idx = gid.x + gid.y * nw.x * 64u;
-  let tq = P(1u); let tk = P(2u);
-  if (idx >= P(0u) * tk) { return; }
-  let h = idx / tk; let j = idx % tk;
+${threadPerRow("key")}
   let krow = rowOf(h, j, tk);
   var kr: array<f32, W>; var acc: array<f32, W>;
   for (var c = 0u; c < dqk(); c++) { kr[c] = K[krow * dqk() + c]; }
   for (var i = 0u; i < tq; i++) {
     let qrow = rowOf(h, i, tq);
-    var qk = 0.0;
-    for (var c = 0u; c < dqk(); c++) { qk = fma(Q[qrow * dqk() + c], kr[c], qk); }
-    let w = weight(h, i, j, qk);
+    let w = keyWeight(h, i, j, &kr);
     if (w == 0.0) { continue; }
     for (var c = 0u; c < dvv(); c++) { acc[c] = fma(w, DO[qrow * dvv() + c], acc[c]); }
   }

@@ -12,21 +12,40 @@ fn gindex(gid: vec3<u32>, nw: vec3<u32>) -> u32 { return gid.x + gid.y * nw.x * 
 fn inf() -> f32 { var bits = 0x7f800000u; return bitcast<f32>(bits); }
 `;
 
+type Access = "read" | "read_write";
+
+/**
+ * A 1-D kernel: its f32 arrays bound from binding 1 in the order given, 256 threads per
+ * workgroup, and `i` the thread's flat index; `body` is the rest of main's body.
+ */
+export function kernel1d(arrays: [name: string, access: Access][], body: string, prelude = ""): string {
+  const bindings = arrays.map(([name, access], k) => `@group(0) @binding(${k + 1}) var<storage, ${access}> ${name}: array<f32>;`);
+  return header + prelude + bindings.join("\n") + /* wgsl */ `
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
+  let i = gindex(gid, nw);
+${body}
+}`;
+}
+
 /**
  * Batched, tiled SGEMM C_b = alpha op(A_b) op(B_b) + beta C_b (GemmArgs). A workgroup of 16x16
- * threads computes a 64x64 tile of C, each thread a 4x4 block held in registers; the K loop
- * stages 16-wide slices of op(A) and op(B) in workgroup memory, so each global value is read
- * once per tile instead of once per product. Transposes change only the load addresses.
+ * threads computes a TILE x TILE tile of C, each thread an R x R block (R = TILE/16) held in
+ * registers; the K loop stages BK-wide slices of op(A) and op(B) in workgroup memory, so each
+ * global value is read once per tile instead of once per product. Transposes change only the
+ * load addresses, chosen so that neighbouring threads read neighbouring addresses (along k for a
+ * row-major A or a transposed B); the staged rows are padded to TILE+1 floats so that those
+ * stores do not all hit one memory bank.
  * p: m n k transA transB aOff lda strideA bOff ldb strideB cOff ldc strideC alpha beta.
  */
-export const GEMM = header + /* wgsl */ `
+function gemmShader(tile: 64 | 128, bk: 16 | 8): string {
+  const r = tile / 16, stride = tile + 1;
+  return header + /* wgsl */ `
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 @group(0) @binding(2) var<storage, read> B: array<f32>;
 @group(0) @binding(3) var<storage, read_write> C: array<f32>;
-// [16 k][64 rows] and [16 k][64 cols], rows padded to 65 so that the loads below, which walk k
-// fastest for row-major operands, do not all hit one memory bank
-var<workgroup> As: array<f32, 1040>;
-var<workgroup> Bs: array<f32, 1040>;
+var<workgroup> As: array<f32, ${bk * stride}>; // [${bk} k][${tile} rows of op(A)]
+var<workgroup> Bs: array<f32, ${bk * stride}>; // [${bk} k][${tile} columns of op(B)]
 
 fn loadA(ao: u32, i: u32, kk: u32) -> f32 {
   if (i >= p[0] || kk >= p[2]) { return 0.0; }
@@ -45,44 +64,50 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: v
   let ao = p[5] + wg.z * p[7];
   let bo = p[8] + wg.z * p[10];
   let co = p[11] + wg.z * p[13];
-  let row0 = wg.y * 64u; let col0 = wg.x * 64u;
+  let row0 = wg.y * ${tile}u; let col0 = wg.x * ${tile}u;
   let tid = l.y * 16u + l.x;
-  var acc: array<f32, 16>;
-  for (var k0 = 0u; k0 < k; k0 += 16u) {
-    for (var e = 0u; e < 4u; e++) {
+  var acc: array<f32, ${r * r}>;
+  for (var k0 = 0u; k0 < k; k0 += ${bk}u) {
+    for (var e = 0u; e < ${(tile * bk) / 256}u; e++) {
       let idx = tid + e * 256u;
-      // neighbouring threads read neighbouring addresses (coalesced): along k for a row-major A
-      // or a transposed B, along rows/columns otherwise
-      var ka = idx / 64u; var r = idx % 64u;
-      if (p[3] == 0u) { ka = idx % 16u; r = idx / 16u; }
-      As[ka * 65u + r] = loadA(ao, row0 + r, k0 + ka);
-      var kb = idx / 64u; var c = idx % 64u;
-      if (p[4] != 0u) { kb = idx % 16u; c = idx / 16u; }
-      Bs[kb * 65u + c] = loadB(bo, k0 + kb, col0 + c);
+      var ka = idx / ${tile}u; var i = idx % ${tile}u;
+      if (p[3] == 0u) { ka = idx % ${bk}u; i = idx / ${bk}u; }
+      As[ka * ${stride}u + i] = loadA(ao, row0 + i, k0 + ka);
+      var kb = idx / ${tile}u; var j = idx % ${tile}u;
+      if (p[4] != 0u) { kb = idx % ${bk}u; j = idx / ${bk}u; }
+      Bs[kb * ${stride}u + j] = loadB(bo, k0 + kb, col0 + j);
     }
     workgroupBarrier();
-    for (var kk = 0u; kk < 16u; kk++) {
-      var a: array<f32, 4>; var b: array<f32, 4>;
-      for (var r = 0u; r < 4u; r++) { a[r] = As[kk * 65u + l.y * 4u + r]; b[r] = Bs[kk * 65u + l.x * 4u + r]; }
-      for (var r = 0u; r < 4u; r++) {
-        for (var c = 0u; c < 4u; c++) { acc[r * 4u + c] = fma(a[r], b[c], acc[r * 4u + c]); }
+    for (var kk = 0u; kk < ${bk}u; kk++) {
+      var a: array<f32, ${r}>; var b: array<f32, ${r}>;
+      for (var x = 0u; x < ${r}u; x++) { a[x] = As[kk * ${stride}u + l.y * ${r}u + x]; b[x] = Bs[kk * ${stride}u + l.x * ${r}u + x]; }
+      for (var x = 0u; x < ${r}u; x++) {
+        for (var y = 0u; y < ${r}u; y++) { acc[x * ${r}u + y] = fma(a[x], b[y], acc[x * ${r}u + y]); }
       }
     }
     workgroupBarrier();
   }
   let alpha = pf(14); let beta = pf(15);
-  for (var r = 0u; r < 4u; r++) {
-    let i = row0 + l.y * 4u + r;
+  for (var x = 0u; x < ${r}u; x++) {
+    let i = row0 + l.y * ${r}u + x;
     if (i >= m) { continue; }
-    for (var c = 0u; c < 4u; c++) {
-      let j = col0 + l.x * 4u + c;
+    for (var y = 0u; y < ${r}u; y++) {
+      let j = col0 + l.x * ${r}u + y;
       if (j >= n) { continue; }
       let o = co + i * p[12] + j;
       // beta = 0 must not read C: it may hold NaN (BLAS convention)
-      if (beta == 0.0) { C[o] = alpha * acc[r * 4u + c]; } else { C[o] = alpha * acc[r * 4u + c] + beta * C[o]; }
+      if (beta == 0.0) { C[o] = alpha * acc[x * ${r}u + y]; } else { C[o] = alpha * acc[x * ${r}u + y] + beta * C[o]; }
     }
   }
 }`;
+}
+
+/** 64x64 tiles, 4x4 per thread, 16-wide K slices. */
+export const GEMM = gemmShader(64, 16);
+
+/** For large products: 128x128 tiles, 8x8 per thread (twice the arithmetic per value loaded from
+ * workgroup memory), 8-wide K slices. */
+export const GEMM_LARGE = gemmShader(128, 8);
 
 /** erf and tanh as the js backend computes them (shared by the unary kernels and their backward). */
 export const MATH = /* wgsl */ `
@@ -97,72 +122,6 @@ fn erf(x: f32) -> f32 {
 fn tanh_(x: f32) -> f32 { let e = exp(-2.0 * abs(x)); return sign(x) * (1.0 - e) / (1.0 + e); }
 `;
 
-/**
- * The same product for large matrices: a workgroup of 16x16 threads computes a 128x128 tile of
- * C, each thread an 8x8 block (64 accumulators), over 8-wide K slices: twice the arithmetic per
- * value loaded from workgroup memory of GEMM's 4x4. Same parameters as GEMM.
- */
-export const GEMM_LARGE = header + /* wgsl */ `
-@group(0) @binding(1) var<storage, read> A: array<f32>;
-@group(0) @binding(2) var<storage, read> B: array<f32>;
-@group(0) @binding(3) var<storage, read_write> C: array<f32>;
-var<workgroup> As: array<f32, 1032>; // [8 k][128 rows], padded to 129 (see GEMM)
-var<workgroup> Bs: array<f32, 1032>; // [8 k][128 cols]
-
-fn loadA(ao: u32, i: u32, kk: u32) -> f32 {
-  if (i >= p[0] || kk >= p[2]) { return 0.0; }
-  if (p[3] != 0u) { return A[ao + kk * p[6] + i]; }
-  return A[ao + i * p[6] + kk];
-}
-fn loadB(bo: u32, kk: u32, j: u32) -> f32 {
-  if (kk >= p[2] || j >= p[1]) { return 0.0; }
-  if (p[4] != 0u) { return B[bo + j * p[9] + kk]; }
-  return B[bo + kk * p[9] + j];
-}
-
-@compute @workgroup_size(16, 16, 1)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>) {
-  let m = p[0]; let n = p[1]; let k = p[2];
-  let ao = p[5] + wg.z * p[7];
-  let bo = p[8] + wg.z * p[10];
-  let co = p[11] + wg.z * p[13];
-  let row0 = wg.y * 128u; let col0 = wg.x * 128u;
-  let tid = l.y * 16u + l.x;
-  var acc: array<f32, 64>;
-  for (var k0 = 0u; k0 < k; k0 += 8u) {
-    for (var e = 0u; e < 4u; e++) {
-      let idx = tid + e * 256u;
-      // A: consecutive threads take consecutive k when A is row-major (coalesced), rows otherwise
-      var kk = idx % 8u; var r = idx / 8u;
-      if (p[3] != 0u) { kk = idx / 128u; r = idx % 128u; }
-      As[kk * 129u + r] = loadA(ao, row0 + r, k0 + kk);
-      var kb = idx / 128u; var c = idx % 128u;
-      if (p[4] != 0u) { kb = idx % 8u; c = idx / 8u; }
-      Bs[kb * 129u + c] = loadB(bo, k0 + kb, col0 + c);
-    }
-    workgroupBarrier();
-    for (var kk = 0u; kk < 8u; kk++) {
-      var a: array<f32, 8>; var b: array<f32, 8>;
-      for (var r = 0u; r < 8u; r++) { a[r] = As[kk * 129u + l.y * 8u + r]; b[r] = Bs[kk * 129u + l.x * 8u + r]; }
-      for (var r = 0u; r < 8u; r++) {
-        for (var c = 0u; c < 8u; c++) { acc[r * 8u + c] = fma(a[r], b[c], acc[r * 8u + c]); }
-      }
-    }
-    workgroupBarrier();
-  }
-  let alpha = pf(14); let beta = pf(15);
-  for (var r = 0u; r < 8u; r++) {
-    let i = row0 + l.y * 8u + r;
-    if (i >= m) { continue; }
-    for (var c = 0u; c < 8u; c++) {
-      let j = col0 + l.x * 8u + c;
-      if (j >= n) { continue; }
-      let o = co + i * p[12] + j;
-      if (beta == 0.0) { C[o] = alpha * acc[r * 8u + c]; } else { C[o] = alpha * acc[r * 8u + c] + beta * C[o]; }
-    }
-  }
-}`;
-
 /** Codes of the unary ops the webgpu backend runs (the same formulas as the js backend). */
 export const UNARY_CODES = {
   neg: 0, exp: 1, log: 2, sqrt: 3, rsqrt: 4, abs: 5, tanh: 6, sigmoid: 7, relu: 8,
@@ -170,10 +129,8 @@ export const UNARY_CODES = {
 } as const;
 
 /** Elementwise f(x). p: n op. */
-export const UNARY = header + /* wgsl */ `
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
-${MATH}fn f(op: u32, x: f32) -> f32 {
+const unaryFunctions = MATH + /* wgsl */ `
+fn f(op: u32, x: f32) -> f32 {
   switch op {
     case 0u: { return -x; }
     case 1u: { return exp(x); }
@@ -195,24 +152,18 @@ ${MATH}fn f(op: u32, x: f32) -> f32 {
     default: { return sign(x); }
   }
 }
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
-  let i = gindex(gid, nw);
+`;
+
+export const UNARY = kernel1d([["X", "read"], ["Y", "read_write"]], /* wgsl */ `
   if (i >= p[0]) { return; }
   Y[i] = f(p[1], X[i]);
-}`;
+`, unaryFunctions);
 
 export const BINARY_CODES = { add: 0, sub: 1, mul: 2, div: 3, pow: 4, max: 5, min: 6 } as const;
 
 /** out = a (op) b with NumPy broadcasting. p: n op rank outShape[rank] aStride[rank] bStride[rank]
  * (a stride is 0 along a broadcast axis). */
-export const BINARY = header + /* wgsl */ `
-@group(0) @binding(1) var<storage, read> A: array<f32>;
-@group(0) @binding(2) var<storage, read> B: array<f32>;
-@group(0) @binding(3) var<storage, read_write> Y: array<f32>;
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
-  let i = gindex(gid, nw);
+export const BINARY = kernel1d([["A", "read"], ["B", "read"], ["Y", "read_write"]], /* wgsl */ `
   if (i >= p[0]) { return; }
   let rank = p[2];
   var rest = i; var ai = 0u; var bi = 0u;
@@ -234,15 +185,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     default: { y = min(a, b); }
   }
   Y[i] = y;
-}`;
+`);
 
 /** Sum, max or min over the middle axis of [outer, size, inner]. p: outer size inner op. */
-export const REDUCE = header + /* wgsl */ `
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
-  let i = gindex(gid, nw);
+export const REDUCE = kernel1d([["X", "read"], ["Y", "read_write"]], /* wgsl */ `
   let size = p[1]; let inner = p[2];
   if (i >= p[0] * inner) { return; }
   let base = (i / inner) * size * inner + i % inner;
@@ -257,15 +203,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     }
   }
   Y[i] = acc;
-}`;
+`);
 
 /** Row-wise softmax (op 0) or log-softmax (op 1) over [rows, cols], max-subtracted. p: rows cols op. */
-export const SOFTMAX = header + /* wgsl */ `
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
-  let r = gindex(gid, nw);
+export const SOFTMAX = kernel1d([["X", "read"], ["Y", "read_write"]], /* wgsl */ `
+  let r = i;
   let cols = p[1];
   if (r >= p[0]) { return; }
   let o = r * cols;
@@ -279,20 +221,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let lse = mx + log(sum);
     for (var j = 0u; j < cols; j++) { Y[o + j] = X[o + j] - lse; }
   }
-}`;
+`);
 
 /** Layer norm (Ba et al. 2016) over the last axis, saving mean and 1/std for backward.
  * p: rows cols eps hasGamma hasBeta. */
-export const LAYER_NORM = header + /* wgsl */ `
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read> G: array<f32>;
-@group(0) @binding(3) var<storage, read> Bt: array<f32>;
-@group(0) @binding(4) var<storage, read_write> Y: array<f32>;
-@group(0) @binding(5) var<storage, read_write> Mean: array<f32>;
-@group(0) @binding(6) var<storage, read_write> Rstd: array<f32>;
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
-  let r = gindex(gid, nw);
+export const LAYER_NORM = kernel1d([["X", "read"], ["G", "read"], ["Bt", "read"], ["Y", "read_write"], ["Mean", "read_write"], ["Rstd", "read_write"]], /* wgsl */ `
+  let r = i;
   let cols = p[1];
   if (r >= p[0]) { return; }
   let o = r * cols;
@@ -309,18 +243,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if (p[4] != 0u) { y += Bt[j]; }
     Y[o + j] = y;
   }
-}`;
+`);
 
 /** One AdamW step in place (Loshchilov & Hutter 2019, Algorithm 2).
  * p: n lr beta1 beta2 eps weightDecay bc1 bc2 (bias corrections 1 - beta^t). */
-export const ADAMW = header + /* wgsl */ `
-@group(0) @binding(1) var<storage, read_write> W: array<f32>;
-@group(0) @binding(2) var<storage, read> Gr: array<f32>;
-@group(0) @binding(3) var<storage, read_write> M: array<f32>;
-@group(0) @binding(4) var<storage, read_write> V: array<f32>;
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
-  let i = gindex(gid, nw);
+export const ADAMW = kernel1d([["W", "read_write"], ["Gr", "read"], ["M", "read_write"], ["V", "read_write"]], /* wgsl */ `
   if (i >= p[0]) { return; }
   let lr = pf(1); let b1 = pf(2); let b2 = pf(3);
   let g = Gr[i];
@@ -329,7 +256,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   M[i] = m; V[i] = v;
   let denom = sqrt(v / pf(7)) + pf(4);
   W[i] = W[i] * (1.0 - lr * pf(5)) - (lr / pf(6)) * m / denom;
-}`;
+`);
 
 /** Most value columns the attention kernel holds in registers per query row. */
 export const ATTENTION_MAX_DV = 128;
