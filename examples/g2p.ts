@@ -12,6 +12,7 @@
 // Options: --models transformer,gru  --epochs N (both)  --transformer-epochs N  --gru-epochs N
 //          --train-limit N  --batch-size N  --beam N  --out DIR  --json
 //          --resume DIR  --lr X  --epoch-checkpoints (also save DIR/epoch-N/ after each epoch)
+//          --size base|large (large: d 256, 3 + 3 layers)
 
 import { parseArgs } from "node:util";
 import { backendName } from "../src/index.js";
@@ -19,9 +20,11 @@ import { loadG2PCheckpoint, saveG2PCheckpoint } from "../src/tasks/g2p-checkpoin
 import { defaultSpec, type ModelKind, type Seq2SeqSpec } from "../src/tasks/seq2seq.js";
 import { evaluateG2P, type G2PResult, g2pData, trainG2P } from "../src/tasks/g2p.js";
 
-/** The sizes of the full run (chosen to fit ~20-30 minutes on a 2-core machine). */
-export function g2pSpec(kind: ModelKind, letters: number, phonemes: number): Seq2SeqSpec {
+/** The sizes of the full run (chosen to fit ~20-30 minutes on a 2-core machine); `large` keeps
+ * defaultSpec's "small" preset (Transformer d 256, 4 heads, 3 + 3 layers). */
+export function g2pSpec(kind: ModelKind, letters: number, phonemes: number, size: "base" | "large" = "base"): Seq2SeqSpec {
   const spec = defaultSpec(kind, letters, phonemes, "small", 64);
+  if (size === "large") return spec;
   if (spec.kind === "transformer") Object.assign(spec.config, { dModel: 128, numHeads: 4, dimFeedforward: 512, numEncoderLayers: 2, numDecoderLayers: 2, dropout: 0.1 });
   else Object.assign(spec.config, { embedDim: 64, encoderHidden: 128, decoderHidden: 128, attentionDim: 128, readoutDim: 128, dropout: 0.1 });
   return spec;
@@ -41,6 +44,7 @@ async function main(): Promise<void> {
       "gru-epochs": { type: "string" },
       "train-limit": { type: "string" },
       "batch-size": { type: "string" },
+      size: { type: "string", default: "base" },
       beam: { type: "string" },
       out: { type: "string" },
       eval: { type: "string" },
@@ -72,7 +76,8 @@ async function main(): Promise<void> {
     if (!d) throw new RangeError(`g2p example: unknown model "${kind}" (transformer or gru)`);
     const epochs = num(values[`${kind}-epochs`]) ?? num(values.epochs) ?? d.epochs;
     const init = values.resume ? loadG2PCheckpoint(`${values.resume}/${kind}`).model : undefined;
-    const spec = init?.spec ?? g2pSpec(kind, data.letters.size, data.phonemes.size);
+    if (values.size !== "base" && values.size !== "large") throw new RangeError(`g2p example: --size is base or large, got "${values.size}"`);
+    const spec = init?.spec ?? g2pSpec(kind, data.letters.size, data.phonemes.size, values.size);
     log(`\n${kind}: ${JSON.stringify(spec.config)}`);
     const r = trainG2P({
       model: kind, spec, epochs, batchSize: num(values["batch-size"]) ?? d.batchSize, lr: num(values.lr) ?? d.lr, initModel: init, trainLimit: num(values["train-limit"]),
