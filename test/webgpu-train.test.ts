@@ -146,6 +146,19 @@ const SCRIPT = `(async () => {
   }
   const logits = await trainer.logits();
 
+  // without Q/K/V biases (qkvBias: false) the schedule skips them: gradients still match autograd
+  const plain = new t.models.ViTForImageClassification({ ...config, qkvBias: false, numHiddenLayers: 1 });
+  const plainTrainer = new t.WebGPUViTTrainer(gpu, plain, { batchSize: B });
+  plainTrainer.forwardBackward(x.data, y.data);
+  t.crossEntropy(plain.forward(x).logits, y).backward();
+  const plainGrads = await plainTrainer.gradients();
+  let plainError = 0, plainScale = 0;
+  for (const [name, p] of plain.namedParameters()) {
+    const g = plainGrads.get(name);
+    for (let i = 0; i < g.length; i++) { plainError = Math.max(plainError, Math.abs(g[i] - p.grad.data[i])); plainScale = Math.max(plainScale, Math.abs(p.grad.data[i])); }
+  }
+  const plainCount = plainGrads.size;
+
   // 3. bad input
   const refusals = [];
   for (const bad of [
@@ -157,13 +170,15 @@ const SCRIPT = `(async () => {
   ]) {
     try { bad(); refusals.push(""); } catch (e) { refusals.push(e.message); }
   }
-  return { kernels: out, engineLoss0: loss.item(), gpuLoss0, gradErrors, engineLosses, gpuLosses, weightDiff, logitsLength: logits.length, refusals };
+  return { kernels: out, engineLoss0: loss.item(), gpuLoss0, gradErrors, engineLosses, gpuLosses, weightDiff, logitsLength: logits.length, refusals,
+    plainError: plainError / plainScale, plainCount };
 })()`;
 
 interface Result {
   kernels: { name: string; rel: number }[];
   engineLoss0: number; gpuLoss0: number; gradErrors: Record<string, number>;
   engineLosses: number[]; gpuLosses: number[]; weightDiff: number; logitsLength: number; refusals: string[];
+  plainError: number; plainCount: number;
 }
 
 test("webgpu training kernels and the ViT trainer match the js backend and autograd (Chromium, SwiftShader)", { skip: chromiumSkip, timeout: 180_000 }, async () => {
@@ -186,6 +201,8 @@ test("webgpu training kernels and the ViT trainer match the js backend and autog
     assert.ok(r.engineLosses[3] < r.engineLosses[0], "the losses fall");
     assert.ok(r.weightDiff < 1e-4, `weights after 5 AdamW steps differ by ${r.weightDiff}`);
     assert.equal(r.logitsLength, 3 * 5);
+    assert.equal(r.plainCount, 13 + 4 + 2 + 2, "qkvBias false: 13 parameters in the layer"); // 16 less the 3 Q/K/V biases
+    assert.ok(r.plainError < 1e-4, `qkvBias false: gradient error ${r.plainError.toExponential(2)}`);
 
     assert.match(r.refusals[0], /pixels hold 10 floats, expected \[3, 1, 12, 12\] = 432/);
     assert.match(r.refusals[1], /label 2 is 7, expected an integer in \[0, 5\)/);
