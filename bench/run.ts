@@ -33,6 +33,8 @@ const USAGE = `Usage: npm run bench -- [name...] [options]
   --backend NAME  tsformer backend (default: native when it loads, else js)
   --max-wait S    before each measurement wait up to S seconds for other processes to leave
                   the CPU idle (default 120; 0: do not wait)
+  --no-webgpu     skip the webgpu part (headless Chromium on its software adapter; run when no
+                  name is given, or with the name "webgpu"; docs/BROWSER.md)
 
 Environment: TSFORMER_NUM_THREADS (default 2), TSFORMER_BENCH_PYTHON (default /usr/bin/python3).`;
 
@@ -415,6 +417,7 @@ export async function runBench(argv: string[]): Promise<number> {
         list: { type: "boolean" },
         backend: { type: "string" },
         "max-wait": { type: "string" },
+        "no-webgpu": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -455,7 +458,9 @@ export async function runBench(argv: string[]): Promise<number> {
     return 2;
   }
   jsonOnly = o.json;
+  const webgpu = !(v["no-webgpu"] ?? false) && (o.filters.length === 0 || o.filters.includes("webgpu"));
   const selected = o.filters.length ? all.filter((w) => o.filters.some((f) => w.name.startsWith(f))) : all;
+  if (selected.length === 0 && webgpu) return runWebGPU(o.json);
   if (selected.length === 0) {
     console.error(`bench: no workload starts with ${o.filters.map((f) => `"${f}"`).join(" or ")}; --list shows them`);
     return 2;
@@ -479,7 +484,40 @@ export async function runBench(argv: string[]): Promise<number> {
     console.log(`${checked - misses}/${checked} targets met${misses ? `, ${misses} missed` : ""}`);
   }
   if (failures) note(`${failures} workload(s) failed on tsformer's side`);
-  return failures ? 1 : 0;
+  const webgpuFailed = webgpu ? await runWebGPU(o.json) : 0;
+  return failures || webgpuFailed ? 1 : 0;
+}
+
+/**
+ * The webgpu backend's SGEMM and ViT-MNIST training step in headless Chromium, on its software
+ * adapter here (correctness and overhead, not GPU speed), beside the js backend in the same page
+ * (bench/webgpu-browser.ts). A real GPU is measured by bench/webgpu-node.ts (docs/BROWSER.md).
+ */
+async function runWebGPU(json: boolean): Promise<number> {
+  const chromium = process.env.TSFORMER_CHROMIUM ?? "/usr/bin/chromium";
+  if (!existsSync(chromium)) {
+    note(`webgpu skipped: no ${chromium} (apt-get install -y chromium)`);
+    return 0;
+  }
+  note("webgpu: SGEMM and the ViT-MNIST training step in headless Chromium (SwiftShader), about 2 minutes");
+  const r = spawnSync(process.execPath, [join(here, "webgpu-browser.js"), "--sizes", "128,256", "--repeats", "3"],
+    { encoding: "utf8", timeout: 900_000 });
+  const lines = (r.stdout ?? "").split("\n").filter((l) => l.startsWith("{"));
+  if (r.status !== 0 || lines.length === 0) {
+    note(`webgpu failed (exit ${r.status}): ${(r.stderr ?? "").trim().split("\n").slice(-3).join(" | ")}`);
+    return 1;
+  }
+  if (json) {
+    for (const l of lines) console.log(l);
+    return 0;
+  }
+  console.log("\nwebgpu in headless Chromium (software adapter: correctness and overhead, not GPU speed)");
+  console.log("| workload | backend | n | ms | GFLOP/s |\n| --- | --- | ---: | ---: | ---: |");
+  for (const l of lines) {
+    const x = JSON.parse(l) as { workload: string; backend: string; n?: number; ms: number; gflops?: number };
+    console.log(`| ${x.workload} | ${x.backend} | ${x.n ?? ""} | ${x.ms} | ${x.gflops ?? ""} |`);
+  }
+  return 0;
 }
 
 const invokedDirectly = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
