@@ -158,6 +158,9 @@ const SCRIPT = `(async () => {
     for (let i = 0; i < g.length; i++) { plainError = Math.max(plainError, Math.abs(g[i] - p.grad.data[i])); plainScale = Math.max(plainScale, Math.abs(p.grad.data[i])); }
   }
   const plainCount = plainGrads.size;
+  plainTrainer.destroy(); // frees its GPU arrays: reading one afterwards is an error, not stale data
+  let destroyed = "";
+  try { await plainTrainer.loss(); } catch (e) { destroyed = e.message; }
 
   // 3. bad input
   const refusals = [];
@@ -171,14 +174,14 @@ const SCRIPT = `(async () => {
     try { bad(); refusals.push(""); } catch (e) { refusals.push(e.message); }
   }
   return { kernels: out, engineLoss0: loss.item(), gpuLoss0, gradErrors, engineLosses, gpuLosses, weightDiff, logitsLength: logits.length, refusals,
-    plainError: plainError / plainScale, plainCount };
+    plainError: plainError / plainScale, plainCount, destroyed };
 })()`;
 
 interface Result {
   kernels: { name: string; rel: number }[];
   engineLoss0: number; gpuLoss0: number; gradErrors: Record<string, number>;
   engineLosses: number[]; gpuLosses: number[]; weightDiff: number; logitsLength: number; refusals: string[];
-  plainError: number; plainCount: number;
+  plainError: number; plainCount: number; destroyed: string;
 }
 
 test("webgpu training kernels and the ViT trainer match the js backend and autograd (Chromium, SwiftShader)", { skip: chromiumSkip, timeout: 180_000 }, async () => {
@@ -203,6 +206,7 @@ test("webgpu training kernels and the ViT trainer match the js backend and autog
     assert.equal(r.logitsLength, 3 * 5);
     assert.equal(r.plainCount, 13 + 4 + 2 + 2, "qkvBias false: 13 parameters in the layer"); // 16 less the 3 Q/K/V biases
     assert.ok(r.plainError < 1e-4, `qkvBias false: gradient error ${r.plainError.toExponential(2)}`);
+    assert.match(r.destroyed, /the array was destroyed/);
 
     assert.match(r.refusals[0], /pixels hold 10 floats, expected \[3, 1, 12, 12\] = 432/);
     assert.match(r.refusals[1], /label 2 is 7, expected an integer in \[0, 5\)/);

@@ -61,6 +61,7 @@ export class WebGPUViTTrainer {
   readonly #dhf: GPUArray; readonly #dzA: GPUArray; readonly #dzB: GPUArray; readonly #dh: GPUArray; readonly #datt: GPUArray;
   readonly #dq: GPUArray; readonly #dk: GPUArray; readonly #dv: GPUArray; readonly #dG: GPUArray; readonly #dF: GPUArray;
   readonly #dclsRows: GPUArray; readonly #dpe: GPUArray;
+  readonly #owned: GPUArray[] = [];
 
   /** Upload `model`'s weights to `gpu` and allocate a step's arrays for `options.batchSize` images. */
   constructor(readonly gpu: WebGPUBackend, model: ViTForImageClassification, options: WebGPUViTTrainerOptions) {
@@ -78,6 +79,9 @@ export class WebGPUViTTrainer {
     this.#eps = options.eps ?? 1e-8;
     this.#weightDecay = options.weightDecay ?? 1e-2;
 
+    // every GPU array the trainer makes, for destroy()
+    const own = (a: GPUArray): GPUArray => { this.#owned.push(a); return a; };
+    const zeros = (n: number): GPUArray => own(gpu.zeros(n));
     const named = new Map(model.namedParameters());
     const slot = (name: string, required = true): Slot | null => {
       const param = named.get(name);
@@ -86,7 +90,7 @@ export class WebGPUViTTrainer {
         throw new Error(`WebGPUViTTrainer: the model has no parameter "${name}" (a plain ViTForImageClassification is needed; ` +
           `the hybrid's CNN stem does not run on the GPU)`);
       }
-      const s: Slot = { name, param, value: gpu.upload(param.data as Float32Array), grad: gpu.zeros(param.numel), m: gpu.zeros(param.numel), v: gpu.zeros(param.numel) };
+      const s: Slot = { name, param, value: own(gpu.upload(param.data as Float32Array)), grad: zeros(param.numel), m: zeros(param.numel), v: zeros(param.numel) };
       this.#slots.push(s);
       return s;
     };
@@ -113,9 +117,9 @@ export class WebGPUViTTrainer {
         k: linear(`${p}.attention.attention.key`, c.qkvBias), v: linear(`${p}.attention.attention.value`, c.qkvBias),
         o: linear(`${p}.attention.output.dense`), ln2: linear(`${p}.layernorm_after`),
         fc1: linear(`${p}.intermediate.dense`), fc2: linear(`${p}.output.dense`),
-        h1: gpu.zeros(N * D), mean1: gpu.zeros(N), rstd1: gpu.zeros(N), qo: gpu.zeros(N * D), ko: gpu.zeros(N * D), vo: gpu.zeros(N * D),
-        att: gpu.zeros(N * D), lse: gpu.zeros(B * c.numAttentionHeads * this.#T), z1: gpu.zeros(N * D), h2: gpu.zeros(N * D),
-        mean2: gpu.zeros(N), rstd2: gpu.zeros(N), f: gpu.zeros(N * M), gf: gpu.zeros(N * M),
+        h1: zeros(N * D), mean1: zeros(N), rstd1: zeros(N), qo: zeros(N * D), ko: zeros(N * D), vo: zeros(N * D),
+        att: zeros(N * D), lse: zeros(B * c.numAttentionHeads * this.#T), z1: zeros(N * D), h2: zeros(N * D),
+        mean2: zeros(N), rstd2: zeros(N), f: zeros(N * M), gf: zeros(N * M),
       });
     }
     this.#lnf = linear("vit.layernorm");
@@ -125,18 +129,18 @@ export class WebGPUViTTrainer {
       throw new Error(`WebGPUViTTrainer: parameters the GPU schedule does not train: ${[...named.keys()].filter((n) => !used.has(n)).join(", ")}`);
     }
 
-    this.#pixels = gpu.zeros(B * C * S * S);
-    this.#labels = gpu.zeros(B);
-    this.#patches = gpu.zeros(B * this.#Np * this.#K);
-    this.#pe = gpu.zeros(B * this.#Np * D);
-    for (let i = 0; i <= c.numHiddenLayers; i++) this.#z.push(gpu.zeros(N * D));
-    this.#hf = gpu.zeros(N * D); this.#meanf = gpu.zeros(N); this.#rstdf = gpu.zeros(N);
-    this.#clsOut = gpu.zeros(B * D); this.#logits = gpu.zeros(B * L); this.#losses = gpu.zeros(B); this.#dlogits = gpu.zeros(B * L);
-    this.#dclsOut = gpu.zeros(B * D); this.#dhf = gpu.zeros(N * D); // only its [CLS] rows are ever written
-    this.#dzA = gpu.zeros(N * D); this.#dzB = gpu.zeros(N * D); this.#dh = gpu.zeros(N * D); this.#datt = gpu.zeros(N * D);
-    this.#dq = gpu.zeros(N * D); this.#dk = gpu.zeros(N * D); this.#dv = gpu.zeros(N * D);
-    this.#dG = gpu.zeros(N * M); this.#dF = gpu.zeros(N * M);
-    this.#dclsRows = gpu.zeros(B * D); this.#dpe = gpu.zeros(B * this.#Np * D);
+    this.#pixels = zeros(B * C * S * S);
+    this.#labels = zeros(B);
+    this.#patches = zeros(B * this.#Np * this.#K);
+    this.#pe = zeros(B * this.#Np * D);
+    for (let i = 0; i <= c.numHiddenLayers; i++) this.#z.push(zeros(N * D));
+    this.#hf = zeros(N * D); this.#meanf = zeros(N); this.#rstdf = zeros(N);
+    this.#clsOut = zeros(B * D); this.#logits = zeros(B * L); this.#losses = zeros(B); this.#dlogits = zeros(B * L);
+    this.#dclsOut = zeros(B * D); this.#dhf = zeros(N * D); // only its [CLS] rows are ever written
+    this.#dzA = zeros(N * D); this.#dzB = zeros(N * D); this.#dh = zeros(N * D); this.#datt = zeros(N * D);
+    this.#dq = zeros(N * D); this.#dk = zeros(N * D); this.#dv = zeros(N * D);
+    this.#dG = zeros(N * M); this.#dF = zeros(N * M);
+    this.#dclsRows = zeros(B * D); this.#dpe = zeros(B * this.#Np * D);
   }
 
   /** Steps taken so far. */
@@ -202,6 +206,11 @@ export class WebGPUViTTrainer {
       if (!p || p.numel !== s.param.numel) throw new Error(`WebGPUViTTrainer.copyWeightsTo: the model has no parameter "${s.name}" of ${s.param.numel} floats`);
       (p.data as Float32Array).set(await s.value.data());
     }
+  }
+
+  /** Free the trainer's GPU memory (weights, moments, activations); it cannot step afterwards. */
+  destroy(): void {
+    for (const a of this.#owned.splice(0)) a.destroy();
   }
 
   // --- the forward pass (eq. 1-4) -----------------------------------------------------------------
