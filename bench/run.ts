@@ -15,6 +15,7 @@ import { parseArgs } from "node:util";
 import { setBackend } from "../src/index.js";
 import { type ResultLine, configureThreads, cpuJiffies, formatLine, requestedThreads, round, waitForIdle } from "./common.js";
 import { type Fields, type Workload, workloads } from "./workloads.js";
+import { CHROMIUM } from "../test/helpers/browser.js";
 
 const here = dirname(fileURLToPath(import.meta.url)); // dist/bench
 const root = resolve(here, "../.."); // the package root
@@ -494,9 +495,8 @@ export async function runBench(argv: string[]): Promise<number> {
  * (bench/webgpu-browser.ts). A real GPU is measured by bench/webgpu-node.ts (docs/BROWSER.md).
  */
 async function runWebGPU(json: boolean): Promise<number> {
-  const chromium = process.env.TSFORMER_CHROMIUM ?? "/usr/bin/chromium";
-  if (!existsSync(chromium)) {
-    note(`webgpu skipped: no ${chromium} (apt-get install -y chromium)`);
+  if (!existsSync(CHROMIUM)) {
+    note(`webgpu skipped: no ${CHROMIUM} (apt-get install -y chromium)`);
     return 0;
   }
   note("webgpu: SGEMM and the ViT-MNIST training step in headless Chromium (SwiftShader), about 2 minutes");

@@ -170,6 +170,9 @@ const SCRIPT = `(async () => {
     () => new t.WebGPUViTTrainer(gpu, new t.models.ViTForImageClassification({ ...config, hiddenDropoutProb: 0.1 }), { batchSize: 2 }),
     () => gpu.copyBlocks(gpu.zeros(4), gpu.zeros(4), { batch: 1, rows: 1, cols: 8, xOffset: 0, xBatchStride: 0, xRowStride: 0, yOffset: 0, yBatchStride: 0, yRowStride: 0, add: false }),
     () => gpu.unaryBackward("exp", gpu.zeros(2), gpu.zeros(2), gpu.zeros(2)),
+    // a query/key width over the kernel's per-thread rows is refused, not silently clamped
+    () => gpu.attention({ q: gpu.zeros(129), k: gpu.zeros(129), v: gpu.zeros(16), bh: 1, tq: 1, tk: 1, d: 129, dv: 16, heads: 0, scale: 1,
+      causal: false, mask: null, maskBatch: 1, maskHeadDiv: 1, out: gpu.zeros(16), lse: gpu.zeros(1) }),
   ]) {
     try { bad(); refusals.push(""); } catch (e) { refusals.push(e.message); }
   }
@@ -213,6 +216,7 @@ test("webgpu training kernels and the ViT trainer match the js backend and autog
     assert.match(r.refusals[2], /dropout is not implemented on the GPU/);
     assert.match(r.refusals[3], /x holds 4 floats, the copy reads up to 8/);
     assert.match(r.refusals[4], /"exp" is not supported/);
+    assert.equal(r.refusals[5], "webgpu.attention: head widths 129/16 exceed 128 (registers per row)");
     assert.deepEqual(s.errors, []);
   } finally {
     await s.close();

@@ -146,7 +146,6 @@ export function runT5(model: T5ForConditionalGeneration, vocab: TextToTextVocab,
   return out;
 }
 
-/** Train one T5 on both tasks at once (mixed batches) and score each task on unseen words. */
 /**
  * Each task draws its own training words; test words come from the test split only. A function
  * of its own so that the whole dictionary (about 30 MB of JavaScript objects) is garbage once it
@@ -161,6 +160,7 @@ function t5TaskExamples(nTrain: number, nTest: number, g: Generator): { train: T
   };
 }
 
+/** Train one T5 on both tasks at once (mixed batches) and score each task on unseen words. */
 export function trainT5Tasks(o: T5TaskOptions): T5TaskResult {
   const log = o.log ?? ((): void => {});
   const g = new Generator(o.seed ?? 0);

@@ -11,7 +11,7 @@
 // more than the op. `setBackend("webgpu")` therefore refuses with a message that says so: the
 // eager Tensor engine reads its arrays synchronously (loss.item(), indexing, the optimizers).
 
-import type { AttentionArgs, AttentionBackwardArgs, BinaryOp, GemmArgs, UnaryOp } from "../backend.js";
+import type { AttentionArgs, BinaryOp, GemmArgs, UnaryOp } from "../backend.js";
 import {
   BufferUsage, type GPUBindGroupLike, type GPUBufferLike, type GPUCommandEncoderLike, type GPUComputePassLike, type GPUComputePipelineLike, type GPUDeviceLike, type GPULike, MapMode,
 } from "./gpu-types.js";
@@ -24,9 +24,9 @@ import {
   attentionBackwardQ, attentionBackwardV,
 } from "./shaders-train.js";
 
-/** A float32 array in GPU memory. Read it with `await a.data()`; there is no synchronous read. */
 let nextArrayId = 0;
 
+/** A float32 array in GPU memory. Read it with `await a.data()`; there is no synchronous read. */
 export class GPUArray {
   #destroyed = false;
   /** Identifies the array in the backend's bind-group cache. */
@@ -85,6 +85,9 @@ export async function createWebGPUBackend(options: WebGPUOptions = {}): Promise<
 }
 
 type Param = number | boolean;
+
+/** Which of the attention kernels' scalars (scale causal hasMask maskBatch maskHeadDiv) are floats. */
+const ATTENTION_FLOAT_MASK = [true, false, false, false, false];
 
 export class WebGPUBackend {
   readonly name = "webgpu";
@@ -305,18 +308,22 @@ export class WebGPUBackend {
   }
 
   attention(a: GPUAttentionArgs): void {
+    const { params, floats } = this.#attentionParams("attention", a);
+    this.#run(attentionKey("attention", a.d, a.dv), () => attentionShader(a.d, a.dv), params, floats,
+      [a.q, a.k, a.v, a.mask ?? this.#empty, a.out, a.lse], this.#grid(a.bh * a.tq, 64), ATTENTION_FLOAT_MASK);
+  }
+
+  /** Check attention's arrays against its sizes (forward and backward); the kernels' parameters. */
+  #attentionParams(name: string, a: GPUAttentionArgs): { params: Param[]; floats: number[] } {
     const { bh, tq, tk, d, dv } = a;
-    if (dv > ATTENTION_MAX_DV) throw new Error(`webgpu.attention: value width ${dv} exceeds ${ATTENTION_MAX_DV} (registers per row)`);
-    this.#sameLength("attention (q)", a.q, bh * tq * d);
-    this.#sameLength("attention (k)", a.k, bh * tk * d);
-    this.#sameLength("attention (v)", a.v, bh * tk * dv);
-    this.#sameLength("attention (out)", a.out, bh * tq * dv);
-    this.#sameLength("attention (lse)", a.lse, bh * tq);
-    if (a.mask) this.#sameLength("attention (mask)", a.mask, a.maskBatch * tq * tk);
-    if (a.causal && tq > tk) throw new Error(`webgpu.attention: causal attention needs tq <= tk, got tq ${tq}, tk ${tk}`);
-    const params = [bh, tq, tk, d, dv, a.heads ?? 0];
-    this.#run(attentionKey("attention", d, dv), () => attentionShader(d, dv), params, [a.scale, a.causal ? 1 : 0, a.mask ? 1 : 0, a.maskBatch, a.maskHeadDiv],
-      [a.q, a.k, a.v, a.mask ?? this.#empty, a.out, a.lse], this.#grid(bh * tq, 64), [true, false, false, false, false]);
+    if (d > ATTENTION_MAX_DV || dv > ATTENTION_MAX_DV) {
+      throw new Error(`webgpu.${name}: head widths ${d}/${dv} exceed ${ATTENTION_MAX_DV} (registers per row)`);
+    }
+    for (const [what, arr, n] of [["q", a.q, bh * tq * d], ["k", a.k, bh * tk * d], ["v", a.v, bh * tk * dv], ["out", a.out, bh * tq * dv],
+      ["lse", a.lse, bh * tq]] as const) this.#sameLength(`${name} (${what})`, arr, n);
+    if (a.mask) this.#sameLength(`${name} (mask)`, a.mask, a.maskBatch * tq * tk);
+    if (a.causal && tq > tk) throw new Error(`webgpu.${name}: causal attention needs tq <= tk, got tq ${tq}, tk ${tk}`);
+    return { params: [bh, tq, tk, d, dv, a.heads ?? 0], floats: [a.scale, a.causal ? 1 : 0, a.mask ? 1 : 0, a.maskBatch, a.maskHeadDiv] };
   }
 
   // --- training kernels: backward passes, loss, layout (shaders-train.ts) -------------------------
@@ -411,23 +418,19 @@ export class WebGPUBackend {
 
   /** Gradients of the fused attention (overwrites gradQ, gradK, gradV), from its saved out and lse. */
   attentionBackward(a: GPUAttentionBackwardArgs): void {
+    const { params, floats } = this.#attentionParams("attentionBackward", a);
     const { bh, tq, tk, d, dv } = a;
-    if (d > ATTENTION_MAX_DV || dv > ATTENTION_MAX_DV) {
-      throw new Error(`webgpu.attentionBackward: head widths ${d}/${dv} exceed ${ATTENTION_MAX_DV} (registers per row)`);
-    }
-    for (const [name, arr, n] of [["q", a.q, bh * tq * d], ["k", a.k, bh * tk * d], ["v", a.v, bh * tk * dv], ["out", a.out, bh * tq * dv],
-      ["lse", a.lse, bh * tq], ["gradOut", a.gradOut, bh * tq * dv], ["gradQ", a.gradQ, bh * tq * d], ["gradK", a.gradK, bh * tk * d],
+    for (const [name, arr, n] of [["gradOut", a.gradOut, bh * tq * dv], ["gradQ", a.gradQ, bh * tq * d], ["gradK", a.gradK, bh * tk * d],
       ["gradV", a.gradV, bh * tk * dv]] as const) this.#sameLength(`attentionBackward (${name})`, arr, n);
-    if (a.mask) this.#sameLength("attentionBackward (mask)", a.mask, a.maskBatch * tq * tk);
     const rowDot = this.#scratch("rowDot", bh * tq); // dO . O per query row, in O's row order
     this.#run("rowDot", ROW_DOT, [bh * tq, dv], [], [a.gradOut, a.out, rowDot], this.#grid(bh * tq, 256));
-    const params = [bh, tq, tk, d, dv, a.heads ?? 0];
-    const floats = [a.scale, a.causal ? 1 : 0, a.mask ? 1 : 0, a.maskBatch, a.maskHeadDiv];
-    const floatMask = [true, false, false, false, false];
     const inputs = [a.q, a.k, a.mask ?? this.#empty, a.lse, a.gradOut];
-    this.#run(attentionKey("attentionBackwardQ", d, dv), () => attentionBackwardQ(d, dv), params, floats, [...inputs, a.v, rowDot, a.gradQ], this.#grid(bh * tq, 64), floatMask);
-    this.#run(attentionKey("attentionBackwardK", d, dv), () => attentionBackwardK(d, dv), params, floats, [...inputs, a.v, rowDot, a.gradK], this.#grid(bh * tk, 64), floatMask);
-    this.#run(attentionKey("attentionBackwardV", d, dv), () => attentionBackwardV(d, dv), params, floats, [...inputs, a.gradV], this.#grid(bh * tk, 64), floatMask);
+    this.#run(attentionKey("attentionBackwardQ", d, dv), () => attentionBackwardQ(d, dv), params, floats, [...inputs, a.v, rowDot, a.gradQ],
+      this.#grid(bh * tq, 64), ATTENTION_FLOAT_MASK);
+    this.#run(attentionKey("attentionBackwardK", d, dv), () => attentionBackwardK(d, dv), params, floats, [...inputs, a.v, rowDot, a.gradK],
+      this.#grid(bh * tk, 64), ATTENTION_FLOAT_MASK);
+    this.#run(attentionKey("attentionBackwardV", d, dv), () => attentionBackwardV(d, dv), params, floats, [...inputs, a.gradV],
+      this.#grid(bh * tk, 64), ATTENTION_FLOAT_MASK);
   }
 
   /** Rows each thread sums in a stage of a column reduction. */
