@@ -16,12 +16,12 @@ import {
   BufferUsage, type GPUBindGroupLike, type GPUBufferLike, type GPUCommandEncoderLike, type GPUComputePassLike, type GPUComputePipelineLike, type GPUDeviceLike, type GPULike, MapMode,
 } from "./gpu-types.js";
 import {
-  ADAMW, ATTENTION_MAX_DV, BINARY, BINARY_CODES, GEMM, GEMM_LARGE, LAYER_NORM, REDUCE, SOFTMAX, UNARY, UNARY_CODES, attentionKey, attentionShader,
+  ADAMW, ATTENTION_MAX_DV, BINARY, BINARY_CODES, GEMM, GEMM_LARGE, LAYER_NORM, REDUCE, SOFTMAX, UNARY, UNARY_CODES, ATTENTION,
 } from "./shaders.js";
 import {
   COLUMN_SUM, COPY_BLOCKS, CROSS_ENTROPY, LAYER_NORM_BACKWARD,
-  LAYER_NORM_PARAM_GRADS, PERMUTE, PERMUTE_MAX_RANK, ROW_DOT, UNARY_BACKWARD, UNARY_BACKWARD_OPS, attentionBackwardK,
-  attentionBackwardQ, attentionBackwardV,
+  LAYER_NORM_PARAM_GRADS, PERMUTE, PERMUTE_MAX_RANK, ROW_DOT, UNARY_BACKWARD, UNARY_BACKWARD_OPS, ATTENTION_BACKWARD_K,
+  ATTENTION_BACKWARD_Q, ATTENTION_BACKWARD_V,
 } from "./shaders-train.js";
 
 let nextArrayId = 0;
@@ -309,7 +309,7 @@ export class WebGPUBackend {
 
   attention(a: GPUAttentionArgs): void {
     const { params, floats } = this.#attentionParams("attention", a);
-    this.#run(attentionKey("attention", a.d, a.dv), () => attentionShader(a.d, a.dv), params, floats,
+    this.#run("attention", ATTENTION, params, floats,
       [a.q, a.k, a.v, a.mask ?? this.#empty, a.out, a.lse], this.#grid(a.bh * a.tq, 64), ATTENTION_FLOAT_MASK);
   }
 
@@ -425,11 +425,11 @@ export class WebGPUBackend {
     const rowDot = this.#scratch("rowDot", bh * tq); // dO . O per query row, in O's row order
     this.#run("rowDot", ROW_DOT, [bh * tq, dv], [], [a.gradOut, a.out, rowDot], this.#grid(bh * tq, 256));
     const inputs = [a.q, a.k, a.mask ?? this.#empty, a.lse, a.gradOut];
-    this.#run(attentionKey("attentionBackwardQ", d, dv), () => attentionBackwardQ(d, dv), params, floats, [...inputs, a.v, rowDot, a.gradQ],
+    this.#run("attentionBackwardQ", ATTENTION_BACKWARD_Q, params, floats, [...inputs, a.v, rowDot, a.gradQ],
       this.#grid(bh * tq, 64), ATTENTION_FLOAT_MASK);
-    this.#run(attentionKey("attentionBackwardK", d, dv), () => attentionBackwardK(d, dv), params, floats, [...inputs, a.v, rowDot, a.gradK],
+    this.#run("attentionBackwardK", ATTENTION_BACKWARD_K, params, floats, [...inputs, a.v, rowDot, a.gradK],
       this.#grid(bh * tk, 64), ATTENTION_FLOAT_MASK);
-    this.#run(attentionKey("attentionBackwardV", d, dv), () => attentionBackwardV(d, dv), params, floats, [...inputs, a.gradV],
+    this.#run("attentionBackwardV", ATTENTION_BACKWARD_V, params, floats, [...inputs, a.gradV],
       this.#grid(bh * tk, 64), ATTENTION_FLOAT_MASK);
   }
 
@@ -474,7 +474,7 @@ export class WebGPUBackend {
    * Queue one dispatch: params are u32 (booleans as 0/1); floats go after them as their bits,
    * except where `floatMask` marks an entry of `floats` as a u32 (a flag or a count).
    */
-  #run(key: string, code: string | (() => string), params: Param[], floats: number[], arrays: GPUArray[], grid: [number, number, number],
+  #run(key: string, code: string, params: Param[], floats: number[], arrays: GPUArray[], grid: [number, number, number],
     floatMask?: boolean[]): void {
     if (!this.#encoder) {
       this.device.pushErrorScope("validation");
@@ -483,8 +483,7 @@ export class WebGPUBackend {
     }
     let pipeline = this.#pipelines.get(key);
     if (!pipeline) {
-      const source = typeof code === "string" ? code : code();
-      pipeline = this.device.createComputePipeline({ layout: "auto", compute: { module: this.device.createShaderModule({ code: source }), entryPoint: "main" } });
+      pipeline = this.device.createComputePipeline({ layout: "auto", compute: { module: this.device.createShaderModule({ code }), entryPoint: "main" } });
       this.#pipelines.set(key, pipeline);
     }
     const slot = this.#queued.length, base = slot * this.#slotWords;

@@ -212,8 +212,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let h = idx / ${T}; let ${t} = idx % ${T};`;
 };
 
-const attentionBackward = (d: number, dv: number, body: string): string =>
-  attentionWidths(d, dv, (i) => `P(${i}u)`) + attentionBackwardHeader + body;
+const attentionBackward = (body: string): string => attentionWidths((i) => `P(${i}u)`) + attentionBackwardHeader + body;
 
 /**
  * Attention backward (the flash-attention backward's algebra, without tiling): with
@@ -223,9 +222,9 @@ const attentionBackward = (d: number, dv: number, body: string): string =>
  * P is recomputed from the saved log-sum-exp. dQ runs one query row per thread; dK and dV one
  * key row per thread, so no two threads write the same value (WGSL has no float atomics). Each
  * thread keeps its own rows in registers. P: bh tq tk d dv heads scale causal hasMask maskBatch
- * maskHeadDiv (as ATTENTION). Compiled per head width as attentionShader.
+ * maskHeadDiv (as ATTENTION).
  */
-export const attentionBackwardQ = (d: number, dv: number): string => attentionBackward(d, dv, /* wgsl */ `
+export const ATTENTION_BACKWARD_Q = attentionBackward(/* wgsl */ `
 @group(0) @binding(6) var<storage, read> V: array<f32>;
 @group(0) @binding(7) var<storage, read> Dd: array<f32>;
 @group(0) @binding(8) var<storage, read_write> DQ: array<f32>;
@@ -249,8 +248,8 @@ ${threadPerRow("query")}
   for (var c = 0u; c < dqk(); c++) { DQ[qrow * dqk() + c] = acc[c] * PF(6u); }
 }`);
 
-/** dK, one key row per thread (see attentionBackwardQ). */
-export const attentionBackwardK = (d: number, dv: number): string => attentionBackward(d, dv, /* wgsl */ `
+/** dK, one key row per thread (see ATTENTION_BACKWARD_Q). */
+export const ATTENTION_BACKWARD_K = attentionBackward(/* wgsl */ `
 @group(0) @binding(6) var<storage, read> V: array<f32>;
 @group(0) @binding(7) var<storage, read> Dd: array<f32>;
 @group(0) @binding(8) var<storage, read_write> DK: array<f32>;
@@ -271,8 +270,8 @@ ${threadPerRow("key")}
   for (var c = 0u; c < dqk(); c++) { DK[krow * dqk() + c] = acc[c] * PF(6u); }
 }`);
 
-/** dV, one key row per thread (see attentionBackwardQ). */
-export const attentionBackwardV = (d: number, dv: number): string => attentionBackward(d, dv, /* wgsl */ `
+/** dV, one key row per thread (see ATTENTION_BACKWARD_Q). */
+export const ATTENTION_BACKWARD_V = attentionBackward(/* wgsl */ `
 @group(0) @binding(6) var<storage, read_write> DV: array<f32>;
 ${threadPerRow("key")}
   let krow = rowOf(h, j, tk);

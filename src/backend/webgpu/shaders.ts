@@ -261,25 +261,13 @@ export const ADAMW = kernel1d([["W", "read_write"], ["Gr", "read"], ["M", "read_
 /** Most value columns the attention kernel holds in registers per query row. */
 export const ATTENTION_MAX_DV = 128;
 
-/** Head widths the attention kernels are compiled for: loops of a fixed trip count unroll and
- * keep a row in registers; other widths (up to ATTENTION_MAX_DV) run a generic version. */
-export const ATTENTION_SPECIALISED = [8, 16, 32, 64] as const;
-
 /**
- * The head widths of an attention shader: `dqk()` (query/key width) and `dvv()` (value width)
- * are constants when the kernel is compiled for d = dv (so the compiler unrolls the loops and
- * holds rows in registers), else read from the parameters. `W` sizes the per-thread arrays.
+ * The head widths of the attention shaders, read from the parameters: `dqk()` (query/key width)
+ * and `dvv()` (value width), with `W` sizing the per-thread arrays. (Compiling a copy per width,
+ * so that loops unroll, ran twice as slow on an H200; docs/BROWSER.md.)
  */
-export function attentionWidths(d: number, dv: number, param: (i: number) => string): string {
-  const fixed = d === dv && (ATTENTION_SPECIALISED as readonly number[]).includes(d);
-  return fixed
-    ? `fn dqk() -> u32 { return ${d}u; }\nfn dvv() -> u32 { return ${d}u; }\nconst W = ${d}u;\n`
-    : `fn dqk() -> u32 { return ${param(3)}; }\nfn dvv() -> u32 { return ${param(4)}; }\nconst W = ${ATTENTION_MAX_DV}u;\n`;
-}
-
-/** The pipeline name of an attention kernel for these widths. */
-export function attentionKey(name: string, d: number, dv: number): string {
-  return d === dv && (ATTENTION_SPECIALISED as readonly number[]).includes(d) ? `${name}:${d}` : name;
+export function attentionWidths(param: (i: number) => string): string {
+  return `fn dqk() -> u32 { return ${param(3)}; }\nfn dvv() -> u32 { return ${param(4)}; }\nconst W = ${ATTENTION_MAX_DV}u;\n`;
 }
 
 /**
@@ -289,8 +277,7 @@ export function attentionKey(name: string, d: number, dv: number): string {
  * Writes the row log-sum-exp for backward. Layouts, causal alignment and the mask as AttentionArgs.
  * p: bh tq tk d dv heads scale causal hasMask maskBatch maskHeadDiv.
  */
-export function attentionShader(d: number, dv: number): string {
-  return header + attentionWidths(d, dv, (i) => `p[${i}]`) + /* wgsl */ `
+export const ATTENTION = header + attentionWidths((i) => `p[${i}]`) + /* wgsl */ `
 @group(0) @binding(1) var<storage, read> Q: array<f32>;
 @group(0) @binding(2) var<storage, read> K: array<f32>;
 @group(0) @binding(3) var<storage, read> Vv: array<f32>;
@@ -341,4 +328,3 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   for (var c = 0u; c < dvv(); c++) { O[oo + c] = acc[c] / sum; }
   Lse[idx] = mx + log(sum);
 }`;
-}
