@@ -35,6 +35,27 @@ interface NativeControl {
   numThreads(): number;
   setNumThreads(n: number): void;
   isa(): string;
+  peakGflops(seconds: number): number;
+}
+
+async function nativeControl(): Promise<NativeControl | null> {
+  try {
+    const spec = "../src/backend/native/index.js";
+    const mod = (await import(spec)) as { loadAddon?: () => NativeControl | null };
+    return mod.loadAddon?.() ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The machine's arithmetic peak in GFLOP/s on the configured threads (native backend: vector
+ * multiply-add chains, no memory traffic, best of several runs within `seconds`); null on the
+ * js backend. The roofline divides every workload's FLOPs by it.
+ */
+export async function machinePeakGflops(seconds = 2): Promise<number | null> {
+  if (backendName() !== "native") return null;
+  return (await nativeControl())?.peakGflops(seconds) ?? null;
 }
 
 /**
@@ -44,16 +65,10 @@ interface NativeControl {
 export async function configureThreads(requested: number): Promise<{ backend: string; threads: number; isa?: string }> {
   const backend = backendName();
   if (backend !== "native") return { backend, threads: 1 };
-  try {
-    const spec = "../src/backend/native/index.js";
-    const mod = (await import(spec)) as { loadAddon?: () => NativeControl | null };
-    const addon = mod.loadAddon?.() ?? null;
-    if (addon) {
-      addon.setNumThreads(requested);
-      return { backend, threads: addon.numThreads(), isa: addon.isa() };
-    }
-  } catch {
-    // fall through: report what was asked for
+  const addon = await nativeControl();
+  if (addon) {
+    addon.setNumThreads(requested);
+    return { backend, threads: addon.numThreads(), isa: addon.isa() };
   }
   return { backend, threads: requested };
 }

@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { setBackend } from "../src/index.js";
-import { type ResultLine, configureThreads, cpuJiffies, formatLine, requestedThreads, round, waitForIdle } from "./common.js";
+import { type ResultLine, configureThreads, cpuJiffies, formatLine, machinePeakGflops, requestedThreads, round, waitForIdle } from "./common.js";
 import { type Fields, type Workload, workloads } from "./workloads.js";
 import { CHROMIUM } from "../test/helpers/browser.js";
 
@@ -389,6 +389,52 @@ function evaluate(selected: Workload[], results: Results): { rows: Row[]; misses
   return { rows, misses, checked };
 }
 
+// --- roofline ------------------------------------------------------------------------------
+
+/**
+ * Each workload's arithmetic rate as a share of the machine's peak (measured in the same run),
+ * for tsformer and the peers, and the share a time target implies: a target of L x the peer's
+ * time t needs GFLOP / (L * t) GFLOP/s. The FLOPs are tsformer's count of the matrix products
+ * (bench/flops.ts), the same arithmetic on both sides.
+ */
+function printRoofline(selected: Workload[], results: Results, peak: number): void {
+  const pct = (rate: number): string => `${round(rate)} (${Math.round((100 * rate) / peak)}%)`;
+  const head = ["workload", "metric", "GFLOP", "tsformer GFLOP/s (peak)", "PyTorch", "ORT", "target needs"];
+  const rows: string[][] = [];
+  for (const w of selected) {
+    const m = results.get(w.name);
+    const ours = m?.get("ours");
+    if (!ours) continue;
+    if (typeof ours.gflops === "number") {
+      const theirs = m?.get("pytorch")?.gflops;
+      const t = TARGETS.find((t) => t.workload === w.name && t.field === "gflops");
+      rows.push([w.name, "gflops", "", pct(ours.gflops), typeof theirs === "number" ? pct(theirs) : "-", "",
+        t && typeof theirs === "number" ? pct(t.limit * theirs) : ""]);
+    }
+    for (const [field, count] of [["forward_s", "forward_gflop"], ["train_step_s", "train_step_gflop"]] as const) {
+      const gflop = ours[count], time = ours[field];
+      if (typeof gflop !== "number" || typeof time !== "number") continue;
+      const rate = (who: string): string => {
+        const tt = m?.get(who)?.[field];
+        return typeof tt === "number" ? pct(gflop / tt) : "-";
+      };
+      const t = TARGETS.find((t) => t.workload === w.name && t.field === field && t.kind === "time");
+      const peerTime = t ? m?.get(t.peer)?.[field] : undefined;
+      rows.push([w.name, field, String(round(gflop)), pct(gflop / time), rate("pytorch"), field === "forward_s" ? rate("onnxruntime") : "",
+        t && typeof peerTime === "number" ? pct(gflop / (t.limit * peerTime)) : ""]);
+    }
+  }
+  if (rows.length === 0) return;
+  const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]): string => r.map((c, i) => c.padEnd(width[i])).join("  ").trimEnd();
+  console.log("");
+  console.log(`Roofline: the machine's peak is ${round(peak)} GFLOP/s (vector multiply-adds on the same threads, measured in this run)`);
+  console.log(line(head));
+  console.log(width.map((n) => "-".repeat(n)).join("  "));
+  for (const r of rows) console.log(line(r));
+  console.log("(GFLOP: matrix products per call, bench/flops.ts; a target needing 100% or more of the peak cannot be met on this machine)");
+}
+
 function printTable(rows: Row[]): void {
   const head: Row = { workload: "workload", metric: "metric", ours: "tsformer", peer: "peer", theirs: "peer value", ratio: "ours/peer", target: "target", result: "" };
   const cols = Object.keys(head) as (keyof Row)[];
@@ -474,6 +520,12 @@ export async function runBench(argv: string[]): Promise<number> {
     `${env.isa ? ` (${env.isa})` : ""}, ${env.threads} threads; ${o.repeats} repeats after ${o.warmup} warm-up`);
   if (env.backend === "js") note("the js backend is the slow reference; build the native addon (npm run build:native) for real numbers");
 
+  let peak: number | null = null;
+  if (env.backend === "native") {
+    await settle(o, "peak");
+    peak = await machinePeakGflops(2);
+    if (peak !== null) process.stdout.write(JSON.stringify({ info: "machine", threads: env.threads, isa: env.isa, peak_gflops: round(peak) }) + "\n");
+  }
   const results: Results = new Map();
   const failures = await runOurs(selected, o, env, results);
   if (o.peers) await runPeers(selected, o, threads, results);
@@ -483,6 +535,7 @@ export async function runBench(argv: string[]): Promise<number> {
   if (!o.json) {
     printTable(rows);
     console.log(`${checked - misses}/${checked} targets met${misses ? `, ${misses} missed` : ""}`);
+    if (peak !== null) printRoofline(selected, results, peak);
   }
   if (failures) note(`${failures} workload(s) failed on tsformer's side`);
   const webgpuFailed = webgpu ? await runWebGPU(o.json) : 0;

@@ -3,6 +3,7 @@
 
 import { F, type Tensor, manualSeed, matmul, models, nn, noGrad, optim, randint, randn } from "../src/index.js";
 import { timeIt } from "./common.js";
+import { countGflop } from "./flops.js";
 
 export type Fields = Record<string, unknown>;
 
@@ -63,16 +64,20 @@ function vit(config: models.ViTConfig, batch: number, o: RunOptions): Fields {
   const x = randn([batch, config.numChannels, config.imageSize, config.imageSize]);
   const y = randint(0, config.numLabels, [batch]);
   model.eval();
-  const fwd = timeIt(() => noGrad(() => model.forward(x)), o.repeats, o.warmup);
+  const forward = (): unknown => noGrad(() => model.forward(x));
+  const fwd = timeIt(forward, o.repeats, o.warmup);
+  const forwardGflop = countGflop(forward);
   model.train();
   const opt = adamw(model);
-  const train = timeIt(() => {
+  const step = (): void => {
     opt.zeroGrad();
     const loss = F.crossEntropy(model.forward(x).logits, y);
     loss.backward();
     opt.step();
-  }, o.repeats, o.warmup);
-  return { params: model.numParameters(), forward_s: fwd.median, train_step_s: train.median };
+  };
+  const train = timeIt(step, o.repeats, o.warmup);
+  return { params: model.numParameters(), forward_s: fwd.median, train_step_s: train.median,
+    forward_gflop: forwardGflop, train_step_gflop: countGflop(step) };
 }
 
 function lmStep(logits: Tensor, targets: Tensor): Tensor {
@@ -89,12 +94,14 @@ function seq2seq(batch: number, length: number, o: RunOptions): Fields {
   const tgtOut = randint(0, c.tgtVocabSize, [batch, length]);
   model.train();
   const opt = adamw(model);
-  const t = timeIt(() => {
+  const step = (): void => {
     opt.zeroGrad();
     lmStep(model.forward(src, tgtIn), tgtOut).backward();
     opt.step();
-  }, o.repeats, o.warmup);
-  return { params: model.numParameters(), train_step_s: t.median, tokens_per_s: (batch * length) / t.median };
+  };
+  const t = timeIt(step, o.repeats, o.warmup);
+  return { params: model.numParameters(), train_step_s: t.median, tokens_per_s: (batch * length) / t.median,
+    train_step_gflop: countGflop(step) };
 }
 
 function gpt(batch: number, length: number, o: RunOptions): Fields {
@@ -105,12 +112,14 @@ function gpt(batch: number, length: number, o: RunOptions): Fields {
   const targets = randint(0, c.vocabSize, [batch, length]);
   model.train();
   const opt = adamw(model);
-  const t = timeIt(() => {
+  const step = (): void => {
     opt.zeroGrad();
     lmStep(model.forward(ids).logits, targets).backward();
     opt.step();
-  }, o.repeats, o.warmup);
-  return { params: model.numParameters(), train_step_s: t.median, tokens_per_s: (batch * length) / t.median };
+  };
+  const t = timeIt(step, o.repeats, o.warmup);
+  return { params: model.numParameters(), train_step_s: t.median, tokens_per_s: (batch * length) / t.median,
+    train_step_gflop: countGflop(step) };
 }
 
 /** The workloads in the order they run. Attention runs in a child process (run.ts). */

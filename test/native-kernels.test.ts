@@ -403,3 +403,19 @@ test("native backend registers and reports its ISA and threads", (t) => {
   assert.ok(addon.numThreads() >= 1);
   assert.throws(() => addon.setNumThreads(0), RangeError);
 });
+
+test("peakGflops measures a positive, finite rate on every ISA and refuses a bad duration", (t) => {
+  if (!addon) { t.skip(skipReason); return; }
+  const isa = addon.isa();
+  try {
+    for (const name of addon.supportedIsas()) {
+      addon.setIsa(name);
+      const peak = addon.peakGflops(0.05);
+      assert.ok(Number.isFinite(peak) && peak > 0, `${name}: ${peak}`);
+    }
+  } finally {
+    addon.setIsa(isa);
+  }
+  assert.throws(() => addon.peakGflops(0), /seconds must be in \(0, 60\]/);
+  assert.throws(() => addon.peakGflops(61), RangeError);
+});

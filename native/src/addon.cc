@@ -5,6 +5,7 @@
 #include <node_api.h>
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
 #include <cmath>
 #include <cstdio>
@@ -144,6 +145,36 @@ napi_value SetNumThreads(napi_env env, napi_callback_info info) {
   return undef(env);
 }
 
+// peakGflops(seconds): the arithmetic peak of the current ISA on numThreads() threads, from
+// independent multiply-add chains (no memory traffic): the best of several ~50 ms runs within
+// about `seconds`. The benchmark divides its FLOP counts by it (a roofline).
+napi_value PeakGflops(napi_env env, napi_callback_info info) {
+  Args a(env, info, "peakGflops", 1);
+  const double seconds = a.num(0, "seconds");
+  if (a.bad) return nullptr;
+  if (!(seconds > 0 && seconds <= 60)) { a.fail("RangeError", "seconds must be in (0, 60]"); return nullptr; }
+  const KernelTable* t = table();
+  const int nt = numThreads();
+  using clock = std::chrono::steady_clock;
+  long iters = 1L << 16;
+  std::vector<float> sink(nt);  // each task's result, so the loops are not dead code
+  double best = 0.0;
+  const auto start = clock::now();
+  for (;;) {
+    const auto t0 = clock::now();
+    parallelFor(nt, [&](long i) { sink[i] = t->fmaLoop(iters); });
+    const double s = std::chrono::duration<double>(clock::now() - t0).count();
+    const double total = std::chrono::duration<double>(clock::now() - start).count();
+    if (s < 0.05) { iters *= 2; if (total < seconds) continue; }
+    best = std::max(best, 2.0 * t->fmaLanes * (double)iters * nt / s / 1e9);
+    if (total >= seconds) break;
+  }
+  float check = 0.0f;
+  for (float x : sink) check += x;
+  if (!std::isfinite(check)) best = 0.0;  // never: the chains converge to 0.1
+  return mknum(env, best);
+}
+
 // --- gemm ------------------------------------------------------------------------------------
 // gemm(transA, transB, m, n, k, alpha, a, aOffset, lda, strideA, b, bOffset, ldb, strideB,
 //      beta, c, cOffset, ldc, strideC, batch)
@@ -188,7 +219,7 @@ napi_value Init(napi_env env, napi_value exports) {
   struct Fn { const char* name; napi_callback cb; };
   const Fn fns[] = {
       {"isa", Isa}, {"setIsa", SetIsa}, {"supportedIsas", SupportedIsas},
-      {"numThreads", NumThreads}, {"setNumThreads", SetNumThreads},
+      {"numThreads", NumThreads}, {"setNumThreads", SetNumThreads}, {"peakGflops", PeakGflops},
       {"gemm", Gemm},
       TSF_KERNEL_EXPORTS
   };

@@ -82,6 +82,9 @@ struct KernelTable {
   void (*binaryRowBcast)(int op, const float* a, const float* b, float* out, long outer, long inner, long bn, long row0);
   void (*attention)(const AttnCall&);
   void (*attentionBackward)(const AttnBwdCall&);
+  // fmaLoop(iters) runs iters x fmaLanes multiply-adds (2 FLOPs each) on one thread.
+  int fmaLanes;
+  float (*fmaLoop)(long iters);
 };
 
 // Whether the attention kernels take their short-sequence path (whole head per call in the

@@ -879,10 +879,27 @@ static void attentionBackward(const AttnBwdCall& b) {
   }
 }
 
+// The machine's arithmetic peak, for the benchmark's roofline: iters steps of kFmaChains
+// independent vector multiply-adds (enough chains to cover the FMA latency on every ISA here).
+// Returns a value that depends on every chain, so the loop cannot be dropped.
+constexpr int kFmaChains = 12;
+static float fmaLoop(long iters) {
+  VF acc[kFmaChains];
+  for (int c = 0; c < kFmaChains; ++c) acc[c] = vsplat(1e-3f * (float)(c + 1));
+  const VF mul = vsplat(0.999f), add = vsplat(1e-4f);
+  for (long it = 0; it < iters; ++it) {
+#pragma GCC unroll 12
+    for (int c = 0; c < kFmaChains; ++c) acc[c] = acc[c] * mul + add;
+  }
+  float s = 0.0f;
+  for (int c = 0; c < kFmaChains; ++c) s += acc[c][0];
+  return s;
+}
+
 #define TSF_KERNEL_TABLE(NAME, NS)                                                             \
   {                                                                                            \
     NAME, NS::MR, NS::NR, &NS::gemmST, &NS::gemmPar, &NS::softmax, &NS::softmaxBackward, &NS::logSoftmax,    \
         &NS::logSoftmaxBackward, &NS::layerNorm, &NS::layerNormBackward, &NS::crossEntropy,    \
         &NS::adamw, &NS::unary, &NS::unaryBackward, &NS::binaryBcast, &NS::binaryRowBcast,     \
-        &NS::attention, &NS::attentionBackward                                                 \
+        &NS::attention, &NS::attentionBackward, NS::VL * NS::kFmaChains, &NS::fmaLoop                 \
   }

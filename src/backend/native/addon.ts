@@ -29,6 +29,11 @@ export interface NativeAddon {
   supportedIsas(): NativeIsa[];
   numThreads(): number;
   setNumThreads(n: number): void;
+  /**
+   * The arithmetic peak (GFLOP/s) of the current ISA on numThreads() threads: independent
+   * vector multiply-add chains, best of several runs within about `seconds`. For rooflines.
+   */
+  peakGflops(seconds: number): number;
   gemm(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
     a: F32, aOffset: number, lda: number, strideA: number,
     b: F32, bOffset: number, ldb: number, strideB: number,
