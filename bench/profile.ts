@@ -1,35 +1,28 @@
-// Where a workload's time goes: wraps every kernel of the current backend with a timer and runs
-// one workload, then prints time per kernel, GEMM throughput and the time spent outside kernels
-// (autograd bookkeeping, allocation, JavaScript loops).
-//   node dist/bench/profile.js <workload> [--repeats N] [--json]
+// Where a workload's time goes: builds the workload, runs each of its phases (forward, training
+// step) untimed, then wraps every kernel of the current backend with a timer and runs the phase
+// `repeats` times: time per kernel, GEMM throughput, and the time outside kernels (autograd
+// bookkeeping, allocation, garbage collection, JavaScript loops). Model construction is not
+// counted. --shapes splits the GEMM time by shape and layout.
+//   node dist/bench/profile.js <workload> [--phase forward|train] [--repeats N] [--shapes] [--json]
 
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
+import type { GemmArgs } from "../src/backend/backend.js";
 import { getBackend } from "../src/index.js";
 import { configureThreads, requestedThreads } from "./common.js";
-import { workloads } from "./workloads.js";
+import { type Phase, workloads } from "./workloads.js";
 
 interface Stat { ms: number; calls: number; flops: number }
 
-async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: process.argv.slice(2), allowPositionals: true,
-    options: { repeats: { type: "string" }, warmup: { type: "string" }, json: { type: "boolean" } },
-  });
-  const w = workloads().find((x) => x.name.startsWith(positionals[0] ?? "\0"));
-  if (!w?.run) {
-    console.error(`profile: give one in-process workload: ${workloads().filter((x) => x.run).map((x) => x.name).join(", ")}`);
-    return 2;
-  }
-  const env = await configureThreads(requestedThreads());
-  const repeats = Number(values.repeats ?? 3), warmup = Number(values.warmup ?? 1);
-  w.run({ repeats: 1, warmup: 0 }); // JIT, thread pool, first-touch of buffers: not profiled
-
+/** Run fn with every backend method timed into a fresh table; returns [wall ms, table]. */
+function profiled(fn: () => void, shapes: boolean): [number, Map<string, Stat>] {
   const be = getBackend() as unknown as Record<string, unknown>;
   const stats = new Map<string, Stat>();
-  for (const key of Object.keys(be)) {
+  const originals = new Map<string, unknown>();
+  for (const key of Object.keys(be).concat(Object.getOwnPropertyNames(Object.getPrototypeOf(be)))) {
     const f = be[key];
-    if (typeof f !== "function") continue;
+    if (typeof f !== "function" || key === "constructor" || originals.has(key)) continue;
+    originals.set(key, Object.prototype.hasOwnProperty.call(be, key) ? f : undefined);
     be[key] = function (this: unknown, ...args: unknown[]) {
       const t0 = performance.now();
       try {
@@ -39,8 +32,9 @@ async function main(): Promise<number> {
         let flops = 0;
         if (key === "unary" || key === "unaryBackward" || key === "binary") name = `${key}:${String(args[0])}`;
         if (key === "gemm") {
-          const g = args[0] as { m: number; n: number; k: number; batch: number };
+          const g = args[0] as GemmArgs;
           flops = 2 * g.m * g.n * g.k * g.batch;
+          if (shapes) name = `gemm ${g.transA ? "T" : "N"}${g.transB ? "T" : "N"} m${g.m} n${g.n} k${g.k}${g.batch > 1 ? ` x${g.batch}` : ""}${g.beta ? " +C" : ""}`;
         }
         const s = stats.get(name) ?? { ms: 0, calls: 0, flops: 0 };
         s.ms += performance.now() - t0;
@@ -51,24 +45,60 @@ async function main(): Promise<number> {
     };
   }
   const t0 = performance.now();
-  const fields = w.run({ repeats, warmup });
-  const total = performance.now() - t0;
-  const kernels = [...stats.values()].reduce((a, s) => a + s.ms, 0);
-  const rows = [...stats.entries()].sort((a, b) => b[1].ms - a[1].ms);
-  if (values.json) {
-    console.log(JSON.stringify({ workload: w.name, ...env, fields, total_ms: total, kernels_ms: kernels,
-      kernels: Object.fromEntries(rows.map(([k, s]) => [k, s])) }));
-    return 0;
+  try {
+    fn();
+  } finally {
+    for (const [key, f] of originals) {
+      if (f === undefined) delete be[key];
+      else be[key] = f;
+    }
   }
-  console.log(`${w.name}: ${env.backend}${env.isa ? ` (${env.isa})` : ""}, ${env.threads} threads; ` +
-    `${warmup + repeats} runs of each measurement, ${total.toFixed(0)} ms in all; result ${JSON.stringify(fields)}`);
-  console.log(`${"kernel".padEnd(28)} ${"ms".padStart(9)} ${"share".padStart(6)} ${"calls".padStart(7)}  GFLOP/s`);
-  for (const [k, s] of rows) {
-    if (s.ms / total < 0.001) continue;
-    const gf = s.flops ? (s.flops / (s.ms / 1000) / 1e9).toFixed(1) : "";
-    console.log(`${k.padEnd(28)} ${s.ms.toFixed(1).padStart(9)} ${((100 * s.ms) / total).toFixed(1).padStart(5)}% ${String(s.calls).padStart(7)}  ${gf}`);
+  return [performance.now() - t0, stats];
+}
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: process.argv.slice(2), allowPositionals: true,
+    options: {
+      repeats: { type: "string" }, warmup: { type: "string" }, json: { type: "boolean" },
+      phase: { type: "string" }, shapes: { type: "boolean" },
+    },
+  });
+  const w = workloads().find((x) => x.name.startsWith(positionals[0] ?? "\0"));
+  if (!w?.setup) {
+    console.error(`profile: give one in-process workload: ${workloads().filter((x) => x.setup).map((x) => x.name).join(", ")}`);
+    return 2;
   }
-  console.log(`${"outside kernels".padEnd(28)} ${(total - kernels).toFixed(1).padStart(9)} ${((100 * (total - kernels)) / total).toFixed(1).padStart(5)}%`);
+  const env = await configureThreads(requestedThreads());
+  const repeats = Number(values.repeats ?? 3), warmup = Number(values.warmup ?? 2);
+  const prepared = w.setup();
+  const wanted = values.phase ? `${values.phase}${values.phase === "train" ? "_step" : ""}_s` : null;
+  const phases: Phase[] = prepared.phases.filter((p) => !wanted || p.field === wanted);
+  if (phases.length === 0) {
+    console.error(`profile: ${w.name} has no phase "${values.phase}" (${prepared.phases.map((p) => p.field).join(", ")})`);
+    return 2;
+  }
+  for (const phase of phases) {
+    for (let i = 0; i < warmup; i++) phase.fn(); // JIT, thread pool, first touch: not profiled
+    const [total, stats] = profiled(() => { for (let i = 0; i < repeats; i++) phase.fn(); }, values.shapes ?? false);
+    const kernels = [...stats.values()].reduce((a, s) => a + s.ms, 0);
+    const rows = [...stats.entries()].sort((a, b) => b[1].ms - a[1].ms);
+    if (values.json) {
+      console.log(JSON.stringify({ workload: w.name, phase: phase.field, ...env, repeats, ms_per_call: total / repeats,
+        kernels_ms: kernels / repeats, kernels: Object.fromEntries(rows.map(([k, s]) => [k, { ...s, ms: s.ms / repeats, calls: s.calls / repeats }])) }));
+      continue;
+    }
+    console.log(`${w.name} ${phase.field}: ${env.backend}${env.isa ? ` (${env.isa})` : ""}, ${env.threads} threads; ` +
+      `${(total / repeats).toFixed(1)} ms per call (mean of ${repeats}, after ${warmup} untimed)`);
+    console.log(`${"kernel".padEnd(34)} ${"ms/call".padStart(9)} ${"share".padStart(6)} ${"calls".padStart(6)}  GFLOP/s`);
+    for (const [k, s] of rows) {
+      if (s.ms / total < 0.002) continue;
+      const gf = s.flops ? (s.flops / (s.ms / 1000) / 1e9).toFixed(1) : "";
+      console.log(`${k.padEnd(34)} ${(s.ms / repeats).toFixed(2).padStart(9)} ${((100 * s.ms) / total).toFixed(1).padStart(5)}% ${String(s.calls / repeats).padStart(6)}  ${gf}`);
+    }
+    console.log(`${"outside kernels".padEnd(34)} ${((total - kernels) / repeats).toFixed(2).padStart(9)} ${((100 * (total - kernels)) / total).toFixed(1).padStart(5)}%`);
+    console.log("");
+  }
   return 0;
 }
 

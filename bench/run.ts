@@ -14,7 +14,7 @@ import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { setBackend } from "../src/index.js";
 import { type ResultLine, configureThreads, cpuJiffies, formatLine, machinePeakGflops, requestedThreads, round, waitForIdle } from "./common.js";
-import { type Fields, type Workload, workloads } from "./workloads.js";
+import { type Fields, type Workload, runPrepared, workloads } from "./workloads.js";
 import { CHROMIUM } from "../test/helpers/browser.js";
 
 const here = dirname(fileURLToPath(import.meta.url)); // dist/bench
@@ -139,7 +139,7 @@ async function runOurs(selected: Workload[], o: Options, env: { backend: string;
       else {
         // CPU that other processes took while we measured: the machine's busy share minus ours
         const j0 = cpuJiffies(), c0 = process.cpuUsage(), t0 = performance.now();
-        fields = w.run!({ repeats: o.repeats, warmup: o.warmup });
+        fields = runPrepared(w.setup!(), { repeats: o.repeats, warmup: o.warmup });
         const j1 = cpuJiffies(), c1 = process.cpuUsage(c0), wall = (performance.now() - t0) / 1000;
         if (j0 && j1 && j1.total > j0.total && wall > 0) {
           const own = (c1.user + c1.system) / 1e6 / (wall * availableParallelism());

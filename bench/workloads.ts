@@ -14,6 +14,21 @@ export interface RunOptions {
 
 export type WorkloadKind = "sgemm" | "vit" | "seq2seq" | "gpt" | "attention";
 
+/** One timed thing a workload does: its median time goes in `field`, its FLOPs in `field` with _gflop. */
+export interface Phase {
+  field: "forward_s" | "train_step_s" | "time_s";
+  fn: () => unknown;
+}
+
+/** A built workload: the model and data exist, nothing has run yet. */
+export interface Prepared {
+  /** Fields known before timing (params). */
+  fields: Fields;
+  phases: Phase[];
+  /** Fields computed from the phases' median times (gflops, tokens_per_s). */
+  derive?: (times: Record<string, number>) => Fields;
+}
+
 export interface Workload {
   name: string;
   kind: WorkloadKind;
@@ -23,7 +38,20 @@ export interface Workload {
   peerConfig?: Record<string, unknown>;
   /** Attention sequence length, GEMM size. */
   size?: number;
-  run?: (o: RunOptions) => Fields;
+  /** Build the model and data (in-process workloads; attention runs in a child process). */
+  setup?: () => Prepared;
+}
+
+/** Time every phase of a prepared workload and count its FLOPs: the fields of its JSON line. */
+export function runPrepared(p: Prepared, o: RunOptions): Fields {
+  const fields: Fields = { ...p.fields };
+  const times: Record<string, number> = {};
+  for (const phase of p.phases) {
+    times[phase.field] = timeIt(phase.fn, o.repeats, o.warmup).median;
+    fields[phase.field] = times[phase.field];
+    if (phase.field !== "time_s") fields[phase.field.replace(/_s$/, "_gflop")] = countGflop(phase.fn);
+  }
+  return { ...fields, ...p.derive?.(times) };
 }
 
 const noDropout = { hiddenDropoutProb: 0, attentionProbsDropoutProb: 0 };
@@ -51,41 +79,48 @@ function adamw(model: nn.Module): optim.AdamW {
   return new optim.AdamW(model.parameters(), { lr: 1e-4, weightDecay: 0.01 });
 }
 
-function sgemm(n: number, o: RunOptions): Fields {
+function sgemm(n: number): Prepared {
   manualSeed(0);
   const a = randn([n, n]), b = randn([n, n]);
-  const t = timeIt(() => noGrad(() => matmul(a, b)), o.repeats, o.warmup);
-  return { gflops: (2 * n ** 3) / t.median / 1e9, time_s: t.median };
+  return {
+    fields: {},
+    phases: [{ field: "time_s", fn: () => noGrad(() => matmul(a, b)) }],
+    derive: (t) => ({ gflops: (2 * n ** 3) / t.time_s / 1e9 }),
+  };
 }
 
-function vit(config: models.ViTConfig, batch: number, o: RunOptions): Fields {
+/** A training step: zero the gradients, the loss, backward, AdamW. */
+function trainStep(opt: optim.AdamW, loss: () => Tensor): () => void {
+  return () => {
+    opt.zeroGrad();
+    loss().backward();
+    opt.step();
+  };
+}
+
+function vit(config: models.ViTConfig, batch: number): Prepared {
   manualSeed(0);
   const model = new models.ViTForImageClassification(config);
   const x = randn([batch, config.numChannels, config.imageSize, config.imageSize]);
   const y = randint(0, config.numLabels, [batch]);
-  model.eval();
-  const forward = (): unknown => noGrad(() => model.forward(x));
-  const fwd = timeIt(forward, o.repeats, o.warmup);
-  const forwardGflop = countGflop(forward);
-  model.train();
   const opt = adamw(model);
-  const step = (): void => {
-    opt.zeroGrad();
-    const loss = F.crossEntropy(model.forward(x).logits, y);
-    loss.backward();
-    opt.step();
+  return {
+    fields: { params: model.numParameters() },
+    phases: [
+      { field: "forward_s", fn: () => { model.eval(); return noGrad(() => model.forward(x)); } },
+      { field: "train_step_s", fn: () => { model.train(); trainStep(opt, () => F.crossEntropy(model.forward(x).logits, y))(); } },
+    ],
   };
-  const train = timeIt(step, o.repeats, o.warmup);
-  return { params: model.numParameters(), forward_s: fwd.median, train_step_s: train.median,
-    forward_gflop: forwardGflop, train_step_gflop: countGflop(step) };
 }
 
-function lmStep(logits: Tensor, targets: Tensor): Tensor {
+function lmLoss(logits: Tensor, targets: Tensor): Tensor {
   const V = logits.shape[logits.ndim - 1];
   return F.crossEntropy(logits.reshape([-1, V]), targets.reshape([-1]));
 }
 
-function seq2seq(batch: number, length: number, o: RunOptions): Fields {
+const tokenRate = (tokens: number) => (t: Record<string, number>): Fields => ({ tokens_per_s: tokens / t.train_step_s });
+
+function seq2seq(batch: number, length: number): Prepared {
   manualSeed(0);
   const c = seq2seqConfig;
   const model = new models.Transformer(c);
@@ -93,64 +128,56 @@ function seq2seq(batch: number, length: number, o: RunOptions): Fields {
   const tgtIn = randint(0, c.tgtVocabSize, [batch, length]);
   const tgtOut = randint(0, c.tgtVocabSize, [batch, length]);
   model.train();
-  const opt = adamw(model);
-  const step = (): void => {
-    opt.zeroGrad();
-    lmStep(model.forward(src, tgtIn), tgtOut).backward();
-    opt.step();
+  return {
+    fields: { params: model.numParameters() },
+    phases: [{ field: "train_step_s", fn: trainStep(adamw(model), () => lmLoss(model.forward(src, tgtIn), tgtOut)) }],
+    derive: tokenRate(batch * length),
   };
-  const t = timeIt(step, o.repeats, o.warmup);
-  return { params: model.numParameters(), train_step_s: t.median, tokens_per_s: (batch * length) / t.median,
-    train_step_gflop: countGflop(step) };
 }
 
-function gpt(batch: number, length: number, o: RunOptions): Fields {
+function gpt(batch: number, length: number): Prepared {
   manualSeed(0);
   const c = gptConfig;
   const model = new models.GPT2LMHeadModel(c);
   const ids = randint(0, c.vocabSize, [batch, length]);
   const targets = randint(0, c.vocabSize, [batch, length]);
   model.train();
-  const opt = adamw(model);
-  const step = (): void => {
-    opt.zeroGrad();
-    lmStep(model.forward(ids).logits, targets).backward();
-    opt.step();
+  return {
+    fields: { params: model.numParameters() },
+    phases: [{ field: "train_step_s", fn: trainStep(adamw(model), () => lmLoss(model.forward(ids).logits, targets)) }],
+    derive: tokenRate(batch * length),
   };
-  const t = timeIt(step, o.repeats, o.warmup);
-  return { params: model.numParameters(), train_step_s: t.median, tokens_per_s: (batch * length) / t.median,
-    train_step_gflop: countGflop(step) };
 }
 
 /** The workloads in the order they run. Attention runs in a child process (run.ts). */
 export function workloads(): Workload[] {
   const list: Workload[] = [];
   for (const n of [512, 1024, 2048]) {
-    list.push({ name: `sgemm_${n}`, kind: "sgemm", size: n, about: `float32 [${n},${n}] @ [${n},${n}]: gflops`, run: (o) => sgemm(n, o) });
+    list.push({ name: `sgemm_${n}`, kind: "sgemm", size: n, about: `float32 [${n},${n}] @ [${n},${n}]: gflops`, setup: () => sgemm(n) });
   }
   list.push({
     name: "vit_tiny16_224_b8", kind: "vit",
     about: "ViT-Ti/16 (224px, dim 192, depth 12, 3 heads, MLP 768, 1000 classes), batch 8: forward_s (no grad), train_step_s (fwd + CE + bwd + AdamW)",
     peerConfig: { batch: 8, model: vitTiny() },
-    run: (o) => vit(vitTiny(), 8, o),
+    setup: () => vit(vitTiny(), 8),
   });
   list.push({
     name: "vit_mnist_b128", kind: "vit",
     about: "ViT for 28x28x1 (patch 4, dim 64, depth 4, 4 heads, MLP 128, 10 classes), batch 128: forward_s, train_step_s",
     peerConfig: { batch: 128, model: vitMnist() },
-    run: (o) => vit(vitMnist(), 128, o),
+    setup: () => vit(vitMnist(), 128),
   });
   list.push({
     name: "seq2seq_d256_3x3_b64_l32", kind: "seq2seq",
     about: "encoder-decoder Transformer (post-norm, d 256, 4 heads, 3+3 layers, FF 1024, vocab 1000+1000), batch 64 x 32 tokens, causal target mask: train_step_s, tokens_per_s",
     peerConfig: { batch: 64, length: 32, model: seq2seqConfig },
-    run: (o) => seq2seq(64, 32, o),
+    setup: () => seq2seq(64, 32),
   });
   list.push({
     name: "gpt_d384_l6_ctx256_b8", kind: "gpt",
     about: "GPT-2-style decoder (d 384, 6 layers, 6 heads, context 256, vocab 5000, tied embeddings), batch 8: train_step_s, tokens_per_s",
     peerConfig: { batch: 8, length: 256, model: gptConfig },
-    run: (o) => gpt(8, 256, o),
+    setup: () => gpt(8, 256),
   });
   for (const T of [512, 2048, 4096]) {
     list.push({

@@ -177,7 +177,7 @@ napi_value PeakGflops(napi_env env, napi_callback_info info) {
 
 // --- gemm ------------------------------------------------------------------------------------
 // gemm(transA, transB, m, n, k, alpha, a, aOffset, lda, strideA, b, bOffset, ldb, strideB,
-//      beta, c, cOffset, ldc, strideC, batch)
+//      beta, c, cOffset, ldc, strideC, batch[, bias])
 napi_value Gemm(napi_env env, napi_callback_info info) {
   Args a(env, info, "gemm", 20);
   const bool ta = a.boolean(0, "transA"), tb = a.boolean(1, "transB");
@@ -192,6 +192,9 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
   float* C = a.f32(15, "c", &lc);
   const long cOff = a.integer(16, "cOffset"), ldc = a.integer(17, "ldc"), sC = a.integer(18, "strideC");
   const long batch = a.integer(19, "batch");
+  size_t lbias = 0;
+  const float* bias = a.n > 20 ? a.f32(20, "bias", &lbias, true) : nullptr;  // optional [n], added to every row
+  if (bias) a.need("bias", lbias, (double)n);
   if (a.bad) return nullptr;
   if (m == 0 || n == 0 || batch == 0) return undef(env);
   // Stored shapes: A is (ta ? k x m : m x k), B is (tb ? n x k : k x n), C is m x n.
@@ -207,7 +210,7 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
   a.need("c", lc, (double)cOff + (double)(batch - 1) * sC + (double)(m - 1) * ldc + n);
   if (a.bad) return nullptr;
   GemmBatch gb;
-  gb.g = GemmCall{ta, tb, m, n, k, (float)alpha, A + aOff, lda, B + bOff, ldb, (float)beta, C + cOff, ldc};
+  gb.g = GemmCall{ta, tb, m, n, k, (float)alpha, A + aOff, lda, B + bOff, ldb, (float)beta, C + cOff, ldc, bias};
   gb.strideA = sA; gb.strideB = sB; gb.strideC = sC; gb.batch = batch;
   gemmBatched(gb);
   return undef(env);

@@ -17,6 +17,9 @@ struct GemmCall {
   const float* b; long ldb;
   float beta;
   float* c; long ldc;
+  // Optional row vector [n] added to every row of C (a Linear layer's bias): C = alpha A B +
+  // beta C + bias. Fused into the first k-block's tile stores, so C is written once.
+  const float* bias = nullptr;
 };
 
 // One attention problem for a single (batch*head) slice and a range of query rows.

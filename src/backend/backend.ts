@@ -33,6 +33,8 @@ export interface GemmArgs {
   beta: number;
   c: F32; cOffset: number; ldc: number; strideC: number;
   batch: number;
+  /** Optional [n] row added to every row of each C_b: C = alpha op(A) op(B) + beta C + bias (a Linear layer's bias, fused). */
+  bias?: F32 | null;
 }
 
 /**

@@ -2,6 +2,7 @@
 // kernel, which never stores the [Tq, Tk] weight matrix (it saves the row log-sum-exp and
 // recomputes the weights in backward). src/attention/ builds the readable five-step version.
 
+import { emptyFloat32 } from "../tensor/dtype.js";
 import { formatShape } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { add, broadcastRaw, mul } from "./elementwise.js";
@@ -64,7 +65,7 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
   if (attentionObserver) return observedAttention(q, k, v, scale, options, "scaledDotProductAttention");
   const m = options.mask ? additiveMask(options.mask, B, H, Tq, Tk) : null;
   const bh = B * H;
-  const out = new Float32Array(bh * Tq * Dv), lse = new Float32Array(bh * Tq);
+  const out = emptyFloat32(bh * Tq * Dv), lse = emptyFloat32(bh * Tq);
   const args = {
     q: q.data as Float32Array, k: k.data as Float32Array, v: v.data as Float32Array,
     bh, tq: Tq, tk: Tk, d: D, dv: Dv, scale, causal: options.causal ?? false,
@@ -73,7 +74,7 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
   };
   backend().attention(args);
   return Tensor.fromOp("scaledDotProductAttention", out, [B, H, Tq, Dv], [q, k, v], (g) => {
-    const dq = new Float32Array(q.numel), dk = new Float32Array(k.numel), dv = new Float32Array(v.numel);
+    const dq = emptyFloat32(q.numel), dk = emptyFloat32(k.numel), dv = emptyFloat32(v.numel);
     backend().attentionBackward({ ...args, gradOut: g.data as Float32Array, gradQ: dq, gradK: dk, gradV: dv });
     return [new Tensor(dq, q.shape), new Tensor(dk, k.shape), new Tensor(dv, v.shape)];
   });
@@ -136,7 +137,7 @@ export function multiHeadAttentionFused(q: Tensor, k: Tensor, v: Tensor, numHead
   }
   const m = options.mask ? additiveMask(options.mask, B, H, Tq, Tk) : null;
   const bh = B * H;
-  const out = new Float32Array(B * Tq * H * Dv), lse = new Float32Array(bh * Tq);
+  const out = emptyFloat32(B * Tq * H * Dv), lse = emptyFloat32(bh * Tq);
   const args = {
     q: q.data as Float32Array, k: k.data as Float32Array, v: v.data as Float32Array,
     bh, tq: Tq, tk: Tk, d: D, dv: Dv, heads: H, scale, causal: options.causal ?? false,
@@ -145,7 +146,7 @@ export function multiHeadAttentionFused(q: Tensor, k: Tensor, v: Tensor, numHead
   };
   backend().attention(args);
   return Tensor.fromOp("multiHeadAttention", out, [B, Tq, H * Dv], [q, k, v], (g) => {
-    const dq = new Float32Array(q.numel), dk = new Float32Array(k.numel), dv = new Float32Array(v.numel);
+    const dq = emptyFloat32(q.numel), dk = emptyFloat32(k.numel), dv = emptyFloat32(v.numel);
     backend().attentionBackward({ ...args, gradOut: g.data as Float32Array, gradQ: dq, gradK: dk, gradV: dv });
     return [new Tensor(dq, q.shape), new Tensor(dk, k.shape), new Tensor(dv, v.shape)];
   });

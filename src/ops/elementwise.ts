@@ -1,7 +1,7 @@
 // Elementwise ops with NumPy broadcasting, each with its backward rule beside it.
 
 import type { BinaryOp, UnaryOp } from "../backend/backend.js";
-import { allocate } from "../tensor/dtype.js";
+import { allocate, emptyFloat32 } from "../tensor/dtype.js";
 import { broadcastShapes, padShape, sizeOf } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { asFloat, backend, lift, sumToShape } from "./util.js";
@@ -10,10 +10,10 @@ import { asFloat, backend, lift, sumToShape } from "./util.js";
 
 function unaryOp(op: UnaryOp, x: Tensor): Tensor {
   const xf = asFloat(x);
-  const out = new Float32Array(xf.numel);
+  const out = emptyFloat32(xf.numel);
   backend().unary(op, xf.data as Float32Array, out);
   return Tensor.fromOp(op, out, xf.shape, [xf], (g) => {
-    const dx = new Float32Array(out.length);
+    const dx = emptyFloat32(out.length);
     backend().unaryBackward(op, xf.data as Float32Array, out, g.data as Float32Array, dx);
     return [new Tensor(dx, xf.shape)];
   });
@@ -52,7 +52,7 @@ export function binaryRaw(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   if (COMPARISON.has(op)) dtype = "int32";
   else if (a.dtype === "int32" && b.dtype === "int32" && INT_PRESERVING.has(op)) dtype = "int32";
   else dtype = "float32";
-  const out = allocate(dtype, sizeOf(shape));
+  const out = dtype === "float32" ? emptyFloat32(sizeOf(shape)) : allocate(dtype, sizeOf(shape));
   const ad = COMPARISON.has(op) || dtype === "int32" ? a.data : asFloat(a).data;
   const bd = COMPARISON.has(op) || dtype === "int32" ? b.data : asFloat(b).data;
   backend().binary(op, ad, padShape(a.shape, shape.length), bd, padShape(b.shape, shape.length), out, shape);

@@ -1,5 +1,6 @@
 // Neural-network functions: softmax, layer norm, embedding, dropout, linear.
 
+import { emptyFloat32 } from "../tensor/dtype.js";
 import { defaultGenerator, type Generator } from "../tensor/random.js";
 import { formatShape, normalizeDim, shapesEqual, sizeOf } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
@@ -20,10 +21,10 @@ function rowwise(x: Tensor, dim: number, op: string, fwd: (x: Float32Array, rows
   const xf = asFloat(x);
   const cols = x.ndim === 0 ? 1 : x.shape[last];
   const rows = cols === 0 ? 0 : xf.numel / cols;
-  const out = new Float32Array(xf.numel);
+  const out = emptyFloat32(xf.numel);
   fwd(xf.data as Float32Array, rows, cols, out);
   return Tensor.fromOp(op, out, xf.shape, [xf], (g) => {
-    const dx = new Float32Array(out.length);
+    const dx = emptyFloat32(out.length);
     bwd(out, g.data as Float32Array, rows, cols, dx);
     return [new Tensor(dx, xf.shape)];
   });
@@ -54,12 +55,12 @@ export function layerNorm(x: Tensor, normalizedShape: number | number[], weight?
     }
   }
   const cols = sizeOf(ns), rows = cols === 0 ? 0 : x.numel / cols;
-  const out = new Float32Array(x.numel), mean = new Float32Array(rows), rstd = new Float32Array(rows);
+  const out = emptyFloat32(x.numel), mean = new Float32Array(rows), rstd = new Float32Array(rows);
   const w = weight ? (weight.data as Float32Array) : null, bb = bias ? (bias.data as Float32Array) : null;
   backend().layerNorm(x.data as Float32Array, w, bb, rows, cols, eps, out, mean, rstd);
   const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
   return Tensor.fromOp("layerNorm", out, x.shape, inputs, (g) => {
-    const dx = new Float32Array(x.numel);
+    const dx = emptyFloat32(x.numel);
     const dw = weight ? new Float32Array(cols) : null, db = bias ? new Float32Array(cols) : null;
     backend().layerNormBackward(x.data as Float32Array, w, mean, rstd, g.data as Float32Array, rows, cols, dx, dw, db);
     const grads: (Tensor | null)[] = [new Tensor(dx, x.shape)];
@@ -100,26 +101,14 @@ export function dropout(x: Tensor, p = 0.5, training = true, generator: Generato
   const xf = asFloat(x);
   const scale = p === 1 ? 0 : 1 / (1 - p);
   const mask = generator.dropoutMask(xf.numel, 1 - p, scale);
-  const out = new Float32Array(xf.numel);
+  const out = emptyFloat32(xf.numel);
   const shape = xf.shape as number[];
   backend().binary("mul", xf.data as Float32Array, shape, mask, shape, out, shape);
   return Tensor.fromOp("dropout", out, xf.shape, [xf], (g) => {
-    const dx = new Float32Array(out.length);
+    const dx = emptyFloat32(out.length);
     backend().binary("mul", asFloat(g).data as Float32Array, shape, mask, shape, dx, shape);
     return [new Tensor(dx, xf.shape)];
   });
-}
-
-/** out = `row` repeated `rows` times, by doubling copies (one set() per row costs more than the GEMM for narrow rows). */
-function repeatRows(out: Float32Array, row: Float32Array, rows: number): void {
-  if (rows === 0 || row.length === 0) return;
-  out.set(row, 0);
-  const w = row.length;
-  for (let filled = 1; filled < rows;) {
-    const n = Math.min(filled, rows - filled);
-    out.copyWithin(filled * w, 0, n * w);
-    filled += n;
-  }
 }
 
 /**
@@ -140,28 +129,28 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   }
   const rows = inF === 0 ? 0 : x.numel / inF;
   const outShape = [...x.shape.slice(0, -1), outF];
-  const out = new Float32Array(rows * outF);
-  if (bias) repeatRows(out, bias.data as Float32Array, rows);
+  const out = emptyFloat32(rows * outF); // the GEMM writes all of it (beta 0)
   const xd = x.data as Float32Array, wd = weight.data as Float32Array;
   const gemm = (transA: boolean, transB: boolean, m: number, n: number, k: number, a: Float32Array, lda: number,
-    b: Float32Array, ldb: number, beta: number, c: Float32Array, ldc: number): void =>
+    b: Float32Array, ldb: number, c: Float32Array, ldc: number, addRow: Float32Array | null = null): void =>
     backend().gemm({ transA, transB, m, n, k, alpha: 1, a, aOffset: 0, lda, strideA: 0, b, bOffset: 0, ldb, strideB: 0,
-      beta, c, cOffset: 0, ldc, strideC: 0, batch: 1 });
+      beta: 0, c, cOffset: 0, ldc, strideC: 0, batch: 1, bias: addRow });
   const ldw = inOut ? outF : inF;
-  gemm(false, !inOut, rows, outF, inF, xd, inF, wd, ldw, bias ? 1 : 0, out, outF); // [rows, in] @ W^T (or @ W)
+  // [rows, in] @ W^T (or @ W), + b added to each row as the GEMM stores its tiles
+  gemm(false, !inOut, rows, outF, inF, xd, inF, wd, ldw, out, outF, bias ? (bias.data as Float32Array) : null);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return Tensor.fromOp("linear", out, outShape, inputs, (g) => {
     const gd = g.data as Float32Array;
     const grads: (Tensor | null)[] = [null, null, null];
     if (x.requiresGrad) {
-      const dx = new Float32Array(x.numel);
-      gemm(false, inOut, rows, inF, outF, gd, outF, wd, ldw, 0, dx, inF); // dX = G W (or G W^T)
+      const dx = emptyFloat32(x.numel);
+      gemm(false, inOut, rows, inF, outF, gd, outF, wd, ldw, dx, inF); // dX = G W (or G W^T)
       grads[0] = new Tensor(dx, x.shape);
     }
     if (weight.requiresGrad) {
-      const dw = new Float32Array(weight.numel);
-      if (inOut) gemm(true, false, inF, outF, rows, xd, inF, gd, outF, 0, dw, outF); // dW = X^T G
-      else gemm(true, false, outF, inF, rows, gd, outF, xd, inF, 0, dw, inF); // dW = G^T X
+      const dw = emptyFloat32(weight.numel);
+      if (inOut) gemm(true, false, inF, outF, rows, xd, inF, gd, outF, dw, outF); // dW = X^T G
+      else gemm(true, false, outF, inF, rows, gd, outF, xd, inF, dw, inF); // dW = G^T X
       grads[1] = new Tensor(dw, weight.shape);
     }
     if (bias && bias.requiresGrad) {

@@ -1,5 +1,6 @@
 // Matrix multiply: batched, broadcast batch dims, transposed operands without a copy.
 
+import { emptyFloat32 } from "../tensor/dtype.js";
 import { broadcastShapes, formatShape, shapesEqual, sizeOf } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { broadcastRaw } from "./elementwise.js";
@@ -35,7 +36,7 @@ export function matmulT(a: Tensor, b: Tensor, transA: boolean, transB: boolean):
   const batchShape = broadcastShapes("matmul", ba, bb);
   const nb = sizeOf(batchShape);
   const outShape = [...batchShape, M, N];
-  const out = new Float32Array(nb * M * N);
+  const out = emptyFloat32(nb * M * N); // both GEMMs below write it in full (beta 0)
   const fold = bb.length === 0 && !transA && ba.length > 0; // [..., M, K] @ [K, N]: one GEMM
   if (fold) {
     const rows = sizeOf(ba) * M;

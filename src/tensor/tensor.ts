@@ -4,7 +4,7 @@
 // Ops live in src/ops and attach themselves as methods (see ops/methods.ts); this file only
 // knows how to store values and how to walk the tape backwards.
 
-import { type DType, dtypeOfArray } from "./dtype.js";
+import { type DType, dtypeOfArray, emptyFloat32 } from "./dtype.js";
 import { formatShape, shapesEqual, sizeOf, stridesOf } from "./shape.js";
 
 /** How a tensor was made: its inputs and the rule that maps its gradient to theirs. */
@@ -260,7 +260,7 @@ export function setGradientAdder(fn: ArrayAdder | null): void {
 
 function accumulate(into: Tensor | undefined, g: Tensor): Tensor {
   if (!into) return g;
-  const out = new Float32Array(into.data.length);
+  const out = emptyFloat32(into.data.length);
   addArrays(into.data as Float32Array, g.data as Float32Array, out);
   return new Tensor(out, into.shape);
 }

@@ -4,6 +4,8 @@ import type { GemmArgs } from "../backend.js";
 
 export function gemm(g: GemmArgs): void {
   const { m, n, k, alpha, beta, a, b, c, lda, ldb, ldc, transA, transB } = g;
+  const bias = g.bias ?? null;
+  if (bias && bias.length < n) throw new RangeError(`gemm: bias has ${bias.length} elements, needs ${n}`);
   const row = new Float64Array(n);
   for (let bi = 0; bi < g.batch; bi++) {
     const ao = g.aOffset + bi * g.strideA;
@@ -36,6 +38,7 @@ export function gemm(g: GemmArgs): void {
       const cr = co + i * ldc;
       if (beta === 0) for (let j = 0; j < n; j++) c[cr + j] = alpha * row[j];
       else for (let j = 0; j < n; j++) c[cr + j] = alpha * row[j] + beta * c[cr + j];
+      if (bias) for (let j = 0; j < n; j++) c[cr + j] += bias[j];
     }
   }
 }

@@ -37,7 +37,7 @@ export interface NativeAddon {
   gemm(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
     a: F32, aOffset: number, lda: number, strideA: number,
     b: F32, bOffset: number, ldb: number, strideB: number,
-    beta: number, c: F32, cOffset: number, ldc: number, strideC: number, batch: number): void;
+    beta: number, c: F32, cOffset: number, ldc: number, strideC: number, batch: number, bias?: F32 | null): void;
   softmax(x: F32, rows: number, cols: number, out: F32): void;
   softmaxBackward(y: F32, dy: F32, rows: number, cols: number, dx: F32): void;
   logSoftmax(x: F32, rows: number, cols: number, out: F32): void;
