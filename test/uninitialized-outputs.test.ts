@@ -76,6 +76,11 @@ test("elementwise, row-wise, normalisation and dropout write every element", () 
     const x = leaf([100, 50]);
     return { out: F.dropout(x, 0.3, true), inputs: [x] };
   });
+  check("cross-entropy, per row (each row its own gradient scale) and mean (one scale)", () => {
+    const x = leaf([70, 33]);
+    const t = randint(0, 33, [70]);
+    return { out: F.crossEntropy(x, t, { reduction: "none" }).add(F.crossEntropy(x, t, { labelSmoothing: 0.1 })), inputs: [x] };
+  });
   check("a gradient summed over two uses", () => {
     const x = leaf([2000]);
     return { out: x.mul(x.tanh()).add(x.sigmoid()), inputs: [x] };

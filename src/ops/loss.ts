@@ -1,5 +1,6 @@
 // Losses: cross-entropy (fused with log-softmax), mean squared error, binary cross-entropy.
 
+import { emptyFloat32 } from "../tensor/dtype.js";
 import { formatShape, shapesEqual } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { abs, add, clamp, exp, log, mul, neg, relu, sub } from "./elementwise.js";
@@ -56,16 +57,17 @@ export function crossEntropy(logits: Tensor, targets: Tensor, options: CrossEntr
   backend().crossEntropy(x, t, rows, C, ignoreIndex, eps, loss, null, 1);
   const flat2 = reshape(flat, [rows, C]);
   const perRow = Tensor.fromOp("crossEntropy", loss, [rows], [flat2], (g) => {
-    // d loss_r / d logits_r = softmax - target distribution, times the incoming g[r]
-    const d = new Float32Array(rows * C);
-    backend().crossEntropy(x, t, rows, C, ignoreIndex, eps, new Float32Array(rows), d, 1);
-    const gd = g.data;
-    for (let r = 0; r < rows; r++) {
-      const s = gd[r];
-      if (s === 1) continue;
-      for (let j = 0; j < C; j++) d[r * C + j] *= s;
-    }
-    return [new Tensor(d, [rows, C])];
+    // d loss_r / d logits_r = softmax - target distribution, times the incoming g[r]. After a
+    // mean or sum every g[r] is the same number: the kernel scales by it as it writes.
+    const gd = g.data as Float32Array;
+    let uniform = rows > 0;
+    for (let r = 1; r < rows && uniform; r++) uniform = gd[r] === gd[0];
+    const d = emptyFloat32(rows * C);
+    backend().crossEntropy(x, t, rows, C, ignoreIndex, eps, new Float32Array(rows), d, uniform ? gd[0] : 1);
+    if (uniform) return [new Tensor(d, [rows, C])];
+    const scaled = emptyFloat32(rows * C);
+    backend().binary("mul", d, [rows, C], gd, [rows, 1], scaled, [rows, C]);
+    return [new Tensor(scaled, [rows, C])];
   });
   if (reduction === "none") return reshape(perRow, targets.shape);
   const total = sum(perRow);
