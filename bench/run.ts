@@ -77,6 +77,9 @@ function emit(line: Line, results: Results, who: string): void {
 
 // --- child processes -----------------------------------------------------------------------
 
+/** Node children (attention, onnxruntime) run with this process's collector setting. */
+const gcFlags = (): string[] => process.execArgv.filter((f) => f === "--single-threaded-gc");
+
 interface ChildResult {
   code: number | null;
   lines: Record<string, unknown>[];
@@ -159,7 +162,7 @@ async function runOurs(selected: Workload[], o: Options, env: { backend: string;
 async function ourAttention(T: number, o: Options, backend: string): Promise<Fields> {
   const child = join(here, "attention-child.js");
   const env = { ...process.env, TSFORMER_BACKEND: backend, TSFORMER_NUM_THREADS: String(requestedThreads()) };
-  const r = await runChild(process.execPath, ["--expose-gc", child, String(T), String(o.repeats), String(o.warmup)],
+  const r = await runChild(process.execPath, ["--expose-gc", ...gcFlags(), child, String(T), String(o.repeats), String(o.warmup)],
     env, 20 * 60_000);
   const line = r.lines[0];
   if (!line) throw new Error(`attention child exited with ${r.code}: ${r.stderr.trim().slice(-300)}`);
@@ -306,7 +309,7 @@ async function runOrt(models: { workload: string; path: string; input: string; s
   await settle(o, "onnxruntime-node");
   note(`onnxruntime-node: ${models.map((m) => m.workload).join(", ")}`);
   const spec = { threads, repeats: o.repeats, warmup: o.warmup, models };
-  const r = await runChild(process.execPath, [runner, JSON.stringify(spec)], process.env, 30 * 60_000);
+  const r = await runChild(process.execPath, [...gcFlags(), runner, JSON.stringify(spec)], process.env, 30 * 60_000);
   for (const l of r.lines) {
     if (l.workload) emit(l as Line, results, "onnxruntime");
     else if (l.error) note(`onnxruntime-node peer skipped: ${String(l.error)}`);
@@ -520,11 +523,14 @@ export async function runBench(argv: string[]): Promise<number> {
     `${env.isa ? ` (${env.isa})` : ""}, ${env.threads} threads; ${o.repeats} repeats after ${o.warmup} warm-up`);
   if (env.backend === "js") note("the js backend is the slow reference; build the native addon (npm run build:native) for real numbers");
 
+  // npm run bench and tsformer bench run node with --single-threaded-gc (bin/tsformer.js says why)
+  const gc = process.execArgv.includes("--single-threaded-gc") ? "single-threaded" : "concurrent";
+  if (gc === "concurrent") note("node runs V8's concurrent garbage collector (no --single-threaded-gc): tsformer's numbers will be 5-18% slower than `npm run bench` gives");
   let peak: number | null = null;
   if (env.backend === "native") {
     await settle(o, "peak");
     peak = await machinePeakGflops(2);
-    if (peak !== null) process.stdout.write(JSON.stringify({ info: "machine", threads: env.threads, isa: env.isa, peak_gflops: round(peak) }) + "\n");
+    if (peak !== null) process.stdout.write(JSON.stringify({ info: "machine", threads: env.threads, isa: env.isa, peak_gflops: round(peak), gc }) + "\n");
   }
   const results: Results = new Map();
   const failures = await runOurs(selected, o, env, results);

@@ -233,7 +233,9 @@ void tuneMalloc() {
 #if defined(__GLIBC__)
   const char* env = std::getenv("TSFORMER_MALLOC_CACHE");
   if (env && std::strcmp(env, "0") == 0) return;
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's maximum on 64-bit
+  // blocks up to 256 MB (a GPT's logits and their gradient are 41 MB) come from the heap; older
+  // glibc refuses more than 32 MB
+  if (!mallopt(M_MMAP_THRESHOLD, 256 << 20)) mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 512 << 20);
 #endif
 }

@@ -114,6 +114,8 @@ function info(argv: string[]): number {
     node: process.version,
     cores: availableParallelism(),
     threads: Number(process.env.TSFORMER_NUM_THREADS ?? availableParallelism()),
+    // bin/tsformer.js restarts node with --single-threaded-gc (docs/PERFORMANCE.md)
+    gc: process.execArgv.includes("--single-threaded-gc") ? "single-threaded" : "concurrent",
   };
   if (values.json) console.log(JSON.stringify(report));
   else for (const [k, v] of Object.entries(report)) console.log(`${k.padEnd(10)} ${Array.isArray(v) ? v.join(", ") : v}`);
