@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { availableBackends, manualSeed, randn, withBackend, scaledDotProductAttention, multiHeadAttentionFused, attention, tensor } from "../src/index.js";
+import { availableBackends, getBackend, manualSeed, randn, withBackend, scaledDotProductAttention, multiHeadAttentionFused, multiHeadAttentionPacked, attention, tensor, narrow } from "../src/index.js";
 const { splitHeads, mergeHeads } = attention;
 
 function closeArrays(a: ArrayLike<number>, b: ArrayLike<number>, what: string, tol = 2e-5): void {
@@ -36,6 +36,48 @@ for (const name of availableBackends()) {
     });
   });
 }
+
+for (const name of availableBackends().filter((b) => b !== "webgpu")) {
+  test(`[${name}] packed q/k/v attention equals splitting the projection, forward and backward`, () => {
+    withBackend(name, () => {
+      manualSeed(13);
+      // short sequences (whole-head kernels, head dims 16 and 8), the flash path (300 keys), a padding mask
+      for (const [B, H, T, D, causal, masked] of [[2, 3, 50, 16, true, false], [2, 2, 9, 8, false, true], [1, 2, 300, 64, true, false]] as const) {
+        const C = H * D;
+        const qkv = randn([B, T, 3 * C], { requiresGrad: true });
+        const mask = masked ? attention.paddingMask(Array.from({ length: B }, (_, b) => T - 2 * b), T).reshape([B, 1, 1, T]) : null;
+        const w = randn([B, T, C]);
+        const packed = multiHeadAttentionPacked(qkv, H, { causal, mask });
+        packed.mul(w).sum().backward();
+        const gPacked = qkv.grad!.toArray();
+        qkv.zeroGrad();
+        const [q, k, v] = [0, 1, 2].map((i) => narrow(qkv, 2, i * C, C));
+        const ref = multiHeadAttentionFused(q, k, v, H, { causal, mask });
+        ref.mul(w).sum().backward();
+        const what = `B${B} H${H} T${T} D${D}`;
+        closeArrays(packed.data, ref.data, `${what} out`, 1e-6);
+        closeArrays(gPacked, qkv.grad!.data, `${what} dqkv`, 1e-5);
+      }
+      assert.throws(() => multiHeadAttentionPacked(randn([2, 3, 12]), 3), /qkv must be \[B, T, 3C\] with C divisible by 3 heads, got \[2, 3, 12\]/);
+    });
+  });
+}
+
+test("the native attention kernels refuse row strides they cannot use, and arrays too short for them", (t) => {
+  const be = getBackend();
+  if (be.name !== "native") { t.skip("native backend not loaded"); return; }
+  const [B, H, T, D] = [1, 2, 4, 8];
+  const qkv = new Float32Array(B * T * 3 * H * D);
+  const base = { bh: B * H, tq: T, tk: T, d: D, dv: D, heads: H, scale: 1, causal: false, mask: null, maskBatch: 1, maskHeadDiv: 1,
+    out: new Float32Array(B * T * H * D), lse: new Float32Array(B * H * T) };
+  const C = H * D;
+  assert.throws(() => be.attention({ ...base, q: qkv, k: qkv.subarray(C), v: qkv.subarray(2 * C), ldq: 3 * C, ldk: 3 * C, ldv: C - 1 }),
+    /ldv=15: row strides need the row layout \(heads > 0\) and at least heads x width/);
+  assert.throws(() => be.attention({ ...base, heads: 0, q: qkv, k: qkv, v: qkv, ldq: 3 * C }), /ldq=48: row strides need the row layout/);
+  // v starts 2C into the array: with a 3C stride its last row runs C past the end of a [B, T, 3C] array cut short
+  assert.throws(() => be.attention({ ...base, q: qkv, k: qkv.subarray(C), v: qkv.subarray(2 * C + 8), ldq: 3 * C, ldk: 3 * C, ldv: 3 * C }),
+    /v has \d+ elements, needs at least/);
+});
 
 test("fused multi-head attention names the sizes it refuses", () => {
   const q = randn([2, 3, 8]);

@@ -104,6 +104,10 @@ test("attention writes every element: masks, fully masked rows, causal, long seq
     const q = leaf([1, 2, 300, 64]), k = leaf([1, 2, 300, 64]), v = leaf([1, 2, 300, 64]);
     return { out: F.scaledDotProductAttention(q, k, v, { causal: true }), inputs: [q, k, v] };
   });
+  check("q, k, v packed in one projection [B, T, 3C]", () => {
+    const qkv = leaf([2, 20, 3 * 4 * 16]);
+    return { out: F.multiHeadAttentionPacked(qkv, 4, { causal: true }), inputs: [qkv] };
+  });
   check("multi-head layout [B, T, H*D]", () => {
     const q = leaf([2, 33, 4 * 32]), k = leaf([2, 33, 4 * 32]), v = leaf([2, 33, 4 * 32]);
     return { out: F.multiHeadAttentionFused(q, k, v, 4, { causal: true }), inputs: [q, k, v] };

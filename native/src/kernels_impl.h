@@ -258,9 +258,11 @@ static void unary(int op, const float* x, float* y, long n) {
   switch (op) {
     case U_GELU: TSF_SIMD for (long i = 0; i < n; ++i) y[i] = 0.5f * x[i] * (1.0f + ferf(x[i] * kInvSqrt2)); break;
     case U_GELU_TANH:
+      // 0.5 v (1 + tanh(u)) = v sigmoid(2u): one exp and one division (ftanh also evaluates its
+      // small-argument polynomial); the same function, and no cancellation in 1 + tanh
       TSF_SIMD for (long i = 0; i < n; ++i) {
         const float v = x[i];
-        y[i] = 0.5f * v * (1.0f + ftanh(kSqrt2OverPi * (v + 0.044715f * v * v * v)));
+        y[i] = v / (1.0f + fexp(-2.0f * kSqrt2OverPi * (v + 0.044715f * v * v * v)));
       }
       break;
     case U_RELU: TSF_SIMD for (long i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f; break;
@@ -281,10 +283,11 @@ static void unaryBackward(int op, const float* x, const float* y, const float* d
       }
       break;
     case U_GELU_TANH:
+      // d/dv [v s(2u)] = s + 2 v s (1 - s) u', s = sigmoid(2u), u' = sqrt(2/pi) (1 + 3 * 0.044715 v^2)
       TSF_SIMD for (long i = 0; i < n; ++i) {
         const float v = x[i];
-        const float t = ftanh(kSqrt2OverPi * (v + 0.044715f * v * v * v));
-        dx[i] = dy[i] * (0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * kSqrt2OverPi * (1.0f + 3.0f * 0.044715f * v * v));
+        const float s = 1.0f / (1.0f + fexp(-2.0f * kSqrt2OverPi * (v + 0.044715f * v * v * v)));
+        dx[i] = dy[i] * (s + 2.0f * v * s * (1.0f - s) * kSqrt2OverPi * (1.0f + 3.0f * 0.044715f * v * v));
       }
       break;
     case U_RELU: TSF_SIMD for (long i = 0; i < n; ++i) dx[i] = x[i] > 0.0f ? dy[i] : 0.0f; break;

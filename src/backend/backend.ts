@@ -47,6 +47,12 @@ export interface AttentionArgs {
   q: F32; k: F32; v: F32;
   bh: number; tq: number; tk: number; d: number; dv: number;
   heads?: number;
+  /**
+   * Row strides of q, k and v (and of gradQ, gradK, gradV) in the [B, T, H, X] layout; default
+   * H*D, H*D, H*Dv. Larger strides read q, k and v out of one packed projection [B, T, 3C]
+   * (each array a view starting at its own columns) without splitting it.
+   */
+  ldq?: number; ldk?: number; ldv?: number;
   scale: number;
   causal: boolean;
   /** Optional additive mask, broadcast as [maskBatch, Tq, Tk] where head index bh maps to

@@ -6,7 +6,7 @@ import { Dropout, Embedding, LayerNorm } from "../nn/layers.js";
 import { ModuleList } from "../nn/containers.js";
 import { normal_, zeros_ } from "../nn/init.js";
 import { Module, Parameter } from "../nn/module.js";
-import { multiHeadAttentionFused } from "../ops/attention.js";
+import { multiHeadAttentionFused, multiHeadAttentionPacked } from "../ops/attention.js";
 import { add, gelu } from "../ops/elementwise.js";
 import { matmulT } from "../ops/matmul.js";
 import { linear } from "../ops/functional.js";
@@ -82,15 +82,19 @@ export class GPT2Attention extends Module {
   }
   /** x [B, T, C] -> [B, T, C]; with a cache, x holds only the new positions. */
   forward(x: Tensor, cache: KVCache | null = null): Tensor {
-    let [q, k, v] = split(this.c_attn.forward(x), this.config.nEmbd, 2); // 3 x [B, T, C]
-    if (cache) {
-      if (cache.k && cache.v) {
-        k = cat([cache.k, k], 1); // the past keys and values, then this step's
-        v = cat([cache.v, v], 1);
-      }
-      cache.k = k;
-      cache.v = v;
+    const qkv = this.c_attn.forward(x); // [B, T, 3C]
+    if (!cache) {
+      // masked self-attention read straight out of the fused projection (no split copies)
+      const y = multiHeadAttentionPacked(qkv, this.config.nHead, { causal: true });
+      return this.resid_dropout.forward(this.c_proj.forward(y));
     }
+    let [q, k, v] = split(qkv, this.config.nEmbd, 2); // 3 x [B, T, C]
+    if (cache.k && cache.v) {
+      k = cat([cache.k, k], 1); // the past keys and values, then this step's
+      v = cat([cache.v, v], 1);
+    }
+    cache.k = k;
+    cache.v = v;
     // masked self-attention; with a cache the causal mask aligns the new queries with the last keys
     const y = multiHeadAttentionFused(q, k, v, this.config.nHead, { causal: true });
     return this.resid_dropout.forward(this.c_proj.forward(y));

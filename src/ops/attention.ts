@@ -8,7 +8,7 @@ import { Tensor } from "../tensor/tensor.js";
 import { add, broadcastRaw, mul } from "./elementwise.js";
 import { softmax } from "./functional.js";
 import { matmulT } from "./matmul.js";
-import { permute, reshape } from "./shape.js";
+import { narrow, permute, reshape } from "./shape.js";
 import { assertFloat, backend } from "./util.js";
 
 /**
@@ -149,6 +149,41 @@ export function multiHeadAttentionFused(q: Tensor, k: Tensor, v: Tensor, numHead
     const dq = emptyFloat32(q.numel), dk = emptyFloat32(k.numel), dv = emptyFloat32(v.numel);
     backend().attentionBackward({ ...args, gradOut: g.data as Float32Array, gradQ: dq, gradK: dk, gradV: dv });
     return [new Tensor(dq, q.shape), new Tensor(dk, k.shape), new Tensor(dv, v.shape)];
+  });
+}
+
+/**
+ * Self-attention straight from a fused projection: qkv [B, T, 3C] holds q, k and v side by side
+ * in each row (GPT-2's c_attn) -> [B, T, C]. The kernels read the three with a row stride of
+ * 3C, and the gradient comes back as one [B, T, 3C] array, so nothing is split or concatenated.
+ * Same result as splitting qkv into three and calling multiHeadAttentionFused.
+ */
+export function multiHeadAttentionPacked(qkv: Tensor, numHeads: number, options: SdpaOptions = {}): Tensor {
+  assertFloat("multiHeadAttentionPacked", qkv, "qkv");
+  if (qkv.ndim !== 3 || qkv.shape[2] % (3 * numHeads) !== 0) {
+    throw new RangeError(`multiHeadAttentionPacked: qkv must be [B, T, 3C] with C divisible by ${numHeads} heads, got ${formatShape(qkv.shape)}`);
+  }
+  const [B, T, C3] = qkv.shape;
+  const C = C3 / 3, H = numHeads, D = C / H;
+  if (attentionObserver) {
+    const [q, k, v] = [0, 1, 2].map((i) => narrow(qkv, 2, i * C, C));
+    return multiHeadAttentionFused(q, k, v, H, options);
+  }
+  const m = options.mask ? additiveMask(options.mask, B, H, T, T) : null;
+  const data = qkv.data as Float32Array;
+  const view = (a: Float32Array, i: number): Float32Array => a.subarray(i * C); // q, k, v: columns i*C.. of each row
+  const out = emptyFloat32(B * T * C), lse = emptyFloat32(B * H * T);
+  const args = {
+    q: view(data, 0), k: view(data, 1), v: view(data, 2), ldq: C3, ldk: C3, ldv: C3,
+    bh: B * H, tq: T, tk: T, d: D, dv: D, heads: H, scale: options.scale ?? 1 / Math.sqrt(D), causal: options.causal ?? false,
+    mask: m ? m.data : null, maskBatch: m ? m.batch : 1, maskHeadDiv: m ? m.headDiv : 1,
+    out, lse,
+  };
+  backend().attention(args);
+  return Tensor.fromOp("multiHeadAttentionPacked", out, [B, T, C], [qkv], (g) => {
+    const dqkv = emptyFloat32(qkv.numel); // dq, dk, dv fill every row's three column ranges
+    backend().attentionBackward({ ...args, gradOut: g.data as Float32Array, gradQ: view(dqkv, 0), gradK: view(dqkv, 1), gradV: view(dqkv, 2) });
+    return [new Tensor(dqkv, qkv.shape)];
   });
 }
 

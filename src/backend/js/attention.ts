@@ -4,11 +4,11 @@
 
 import type { AttentionArgs, AttentionBackwardArgs } from "../backend.js";
 
-/** Offset of row t of head h in an array whose rows hold x values per head. */
-function at(a: AttentionArgs, h: number, t: number, T: number, x: number): number {
+/** Offset of row t of head h in an array whose rows hold x values per head (rows ld apart in the [B, T, H, X] layout). */
+function at(a: AttentionArgs, h: number, t: number, T: number, x: number, ld?: number): number {
   const H = a.heads ?? 0;
   if (H === 0) return (h * T + t) * x;
-  return ((Math.floor(h / H) * T + t) * H + (h % H)) * x;
+  return (Math.floor(h / H) * T + t) * (ld ?? H * x) + (h % H) * x;
 }
 
 function maskRow(a: AttentionArgs, h: number, i: number): number {
@@ -20,7 +20,7 @@ function maskRow(a: AttentionArgs, h: number, i: number): number {
 /** Scaled scores of query row i against all keys, masked; returns the row max. */
 function scoresRow(a: AttentionArgs, h: number, i: number, s: Float64Array): number {
   const { q, k, d, tq, tk, scale } = a;
-  const qo = at(a, h, i, tq, d);
+  const qo = at(a, h, i, tq, d, a.ldq);
   const mo = maskRow(a, h, i);
   let mx = -Infinity;
   // causal: query i (aligned to the end of the keys) sees keys j <= i + (tk - tq)
@@ -28,7 +28,7 @@ function scoresRow(a: AttentionArgs, h: number, i: number, s: Float64Array): num
   for (let j = 0; j < tk; j++) {
     let v = -Infinity;
     if (j <= lastKey) {
-      const ko = at(a, h, j, tk, d);
+      const ko = at(a, h, j, tk, d, a.ldk);
       let dot = 0;
       for (let p = 0; p < d; p++) dot += q[qo + p] * k[ko + p];
       v = dot * scale;
@@ -60,7 +60,7 @@ export function attention(a: AttentionArgs): void {
         const w = Math.exp(s[j] - mx);
         if (w === 0) continue;
         sum += w;
-        const vo = at(a, h, j, tk, dv);
+        const vo = at(a, h, j, tk, dv, a.ldv);
         for (let p = 0; p < dv; p++) acc[p] += w * v[vo + p];
       }
       for (let p = 0; p < dv; p++) out[oo + p] = acc[p] / sum;
@@ -84,18 +84,18 @@ export function attentionBackward(a: AttentionBackwardArgs): void {
       // D_i = dO_i . O_i
       let Di = 0;
       for (let p = 0; p < dv; p++) Di += dout[oo + p] * out[oo + p];
-      const qo = at(a, h, i, tq, d);
+      const qo = at(a, h, i, tq, d, a.ldq);
       for (let j = 0; j < tk; j++) {
         const P = Math.exp(s[j] - L);
         if (P === 0) continue;
-        const vo = at(a, h, j, tk, dv);
+        const vo = at(a, h, j, tk, dv, a.ldv);
         let dP = 0;
         for (let p = 0; p < dv; p++) {
           dV[vo + p] += P * dout[oo + p];
           dP += dout[oo + p] * v[vo + p];
         }
         const dS = P * (dP - Di) * scale;
-        const ko = at(a, h, j, tk, d);
+        const ko = at(a, h, j, tk, d, a.ldk);
         for (let p = 0; p < d; p++) {
           dq[qo + p] += dS * k[ko + p];
           dk[ko + p] += dS * q[qo + p];

@@ -66,10 +66,11 @@ export interface NativeAddon {
   col2im(cols: F32, channels: number, spatial: number[], kernel: number[], stride: number[],
     padding: number[], dilation: number[], outSpatial: number[], dx: F32, dxOffset: number): void;
   attention(q: F32, k: F32, v: F32, bh: number, tq: number, tk: number, d: number, dv: number, scale: number,
-    causal: boolean, mask: F32 | null, maskBatch: number, maskHeadDiv: number, out: F32, lse: F32, heads: number): void;
+    causal: boolean, mask: F32 | null, maskBatch: number, maskHeadDiv: number, out: F32, lse: F32, heads: number,
+    ldq?: number, ldk?: number, ldv?: number): void;
   attentionBackward(q: F32, k: F32, v: F32, bh: number, tq: number, tk: number, d: number, dv: number,
     scale: number, causal: boolean, mask: F32 | null, maskBatch: number, maskHeadDiv: number, out: F32, lse: F32,
-    gradOut: F32, gradQ: F32, gradK: F32, gradV: F32, heads: number): void;
+    gradOut: F32, gradQ: F32, gradK: F32, gradV: F32, heads: number, ldq?: number, ldk?: number, ldv?: number): void;
 }
 
 const ADDON_FILE = "tsformer_native.node";

@@ -118,12 +118,13 @@ export function createNativeBackend(base: Backend, addon: NativeAddon | null = l
 
     attention(a: AttentionArgs): void {
       A.attention(a.q, a.k, a.v, a.bh, a.tq, a.tk, a.d, a.dv, a.scale, a.causal, a.mask,
-        a.maskBatch, a.maskHeadDiv, a.out, a.lse, a.heads ?? 0);
+        a.maskBatch, a.maskHeadDiv, a.out, a.lse, a.heads ?? 0, a.ldq ?? 0, a.ldk ?? 0, a.ldv ?? 0);
     },
 
     attentionBackward(a: AttentionBackwardArgs): void {
       A.attentionBackward(a.q, a.k, a.v, a.bh, a.tq, a.tk, a.d, a.dv, a.scale, a.causal, a.mask,
-        a.maskBatch, a.maskHeadDiv, a.out, a.lse, a.gradOut, a.gradQ, a.gradK, a.gradV, a.heads ?? 0);
+        a.maskBatch, a.maskHeadDiv, a.out, a.lse, a.gradOut, a.gradQ, a.gradK, a.gradV, a.heads ?? 0,
+        a.ldq ?? 0, a.ldk ?? 0, a.ldv ?? 0);
     },
   };
 }
