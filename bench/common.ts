@@ -2,7 +2,7 @@
 
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
-import { backendName } from "../src/index.js";
+import { backendName, getBackend } from "../src/index.js";
 
 /** Threads every workload runs with (ours and the peers'), unless TSFORMER_NUM_THREADS says otherwise. */
 export const DEFAULT_THREADS = 2;
@@ -125,4 +125,39 @@ export async function waitForIdle(maxWaitMs: number, threshold = 0.1): Promise<n
   let f = await busyFraction();
   while (f !== null && f > threshold && Date.now() - start < maxWaitMs) f = await busyFraction(1000);
   return f;
+}
+
+type Method = (...args: unknown[]) => unknown;
+
+/**
+ * Run fn with the current backend's methods observed: `observe(name, args)` is called before
+ * each call of a method in `names` (all of them when null) and may return a function to call
+ * after it. The backend is restored as it was, own properties and prototype methods alike.
+ */
+export function observeBackend(names: string[] | null, observe: (name: string, args: unknown[]) => (() => void) | void,
+  fn: () => unknown): void {
+  const be = getBackend() as unknown as Record<string, unknown>;
+  const keys = names ?? [...new Set([...Object.keys(be), ...Object.getOwnPropertyNames(Object.getPrototypeOf(be))])]
+    .filter((k) => k !== "constructor" && typeof be[k] === "function");
+  const saved = new Map<string, { own: boolean; f: Method }>();
+  for (const key of keys) {
+    const f = be[key] as Method;
+    saved.set(key, { own: Object.prototype.hasOwnProperty.call(be, key), f });
+    be[key] = function (...args: unknown[]) {
+      const after = observe(key, args);
+      try {
+        return f.apply(be, args);
+      } finally {
+        after?.();
+      }
+    };
+  }
+  try {
+    fn();
+  } finally {
+    for (const [key, { own, f }] of saved) {
+      if (own) be[key] = f;
+      else delete be[key];
+    }
+  }
 }

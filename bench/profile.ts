@@ -8,51 +8,33 @@
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import type { GemmArgs } from "../src/backend/backend.js";
-import { getBackend } from "../src/index.js";
-import { configureThreads, requestedThreads } from "./common.js";
+import { configureThreads, observeBackend, requestedThreads } from "./common.js";
 import { type Phase, workloads } from "./workloads.js";
 
 interface Stat { ms: number; calls: number; flops: number }
 
 /** Run fn with every backend method timed into a fresh table; returns [wall ms, table]. */
 function profiled(fn: () => void, shapes: boolean): [number, Map<string, Stat>] {
-  const be = getBackend() as unknown as Record<string, unknown>;
   const stats = new Map<string, Stat>();
-  const originals = new Map<string, unknown>();
-  for (const key of Object.keys(be).concat(Object.getOwnPropertyNames(Object.getPrototypeOf(be)))) {
-    const f = be[key];
-    if (typeof f !== "function" || key === "constructor" || originals.has(key)) continue;
-    originals.set(key, Object.prototype.hasOwnProperty.call(be, key) ? f : undefined);
-    be[key] = function (this: unknown, ...args: unknown[]) {
-      const t0 = performance.now();
-      try {
-        return (f as (...a: unknown[]) => unknown).apply(be, args);
-      } finally {
-        let name = key;
-        let flops = 0;
-        if (key === "unary" || key === "unaryBackward" || key === "binary") name = `${key}:${String(args[0])}`;
-        if (key === "gemm") {
-          const g = args[0] as GemmArgs;
-          flops = 2 * g.m * g.n * g.k * g.batch;
-          if (shapes) name = `gemm ${g.transA ? "T" : "N"}${g.transB ? "T" : "N"} m${g.m} n${g.n} k${g.k}${g.batch > 1 ? ` x${g.batch}` : ""}${g.beta ? " +C" : ""}`;
-        }
-        const s = stats.get(name) ?? { ms: 0, calls: 0, flops: 0 };
-        s.ms += performance.now() - t0;
-        s.calls++;
-        s.flops += flops;
-        stats.set(name, s);
-      }
-    };
-  }
   const t0 = performance.now();
-  try {
-    fn();
-  } finally {
-    for (const [key, f] of originals) {
-      if (f === undefined) delete be[key];
-      else be[key] = f;
-    }
-  }
+  observeBackend(null, (key, args) => {
+    const start = performance.now();
+    return () => {
+      let name = key;
+      let flops = 0;
+      if (key === "unary" || key === "unaryBackward" || key === "binary") name = `${key}:${String(args[0])}`;
+      if (key === "gemm") {
+        const g = args[0] as GemmArgs;
+        flops = 2 * g.m * g.n * g.k * g.batch;
+        if (shapes) name = `gemm ${g.transA ? "T" : "N"}${g.transB ? "T" : "N"} m${g.m} n${g.n} k${g.k}${g.batch > 1 ? ` x${g.batch}` : ""}${g.beta ? " +C" : ""}`;
+      }
+      const s = stats.get(name) ?? { ms: 0, calls: 0, flops: 0 };
+      s.ms += performance.now() - start;
+      s.calls++;
+      s.flops += flops;
+      stats.set(name, s);
+    };
+  }, fn);
   return [performance.now() - t0, stats];
 }
 
