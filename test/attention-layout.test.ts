@@ -4,7 +4,8 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { availableBackends, getBackend, manualSeed, randn, withBackend, scaledDotProductAttention, multiHeadAttentionFused, multiHeadAttentionPacked, attention, tensor, narrow } from "../src/index.js";
+import { availableBackends, getBackend, manualSeed, randn, withBackend, scaledDotProductAttention, multiHeadAttentionFused, multiHeadAttentionPacked, multiHeadAttentionPackedKV, attention, tensor, narrow, cat, Tensor, MultiHeadAttention } from "../src/index.js";
+import { Linear, fusedLinear } from "../src/nn/index.js";
 const { splitHeads, mergeHeads } = attention;
 
 function closeArrays(a: ArrayLike<number>, b: ArrayLike<number>, what: string, tol = 2e-5): void {
@@ -62,6 +63,75 @@ for (const name of availableBackends().filter((b) => b !== "webgpu")) {
     });
   });
 }
+
+for (const name of availableBackends().filter((b) => b !== "webgpu")) {
+  test(`[${name}] packed k/v attention (cross-attention) equals splitting the projection, forward and backward`, () => {
+    withBackend(name, () => {
+      manualSeed(17);
+      // queries and keys of different lengths: whole-head kernels, the flash path (260 keys), a padding mask
+      for (const [B, H, Tq, Tk, D, masked] of [[2, 4, 7, 50, 16, true], [1, 2, 33, 260, 32, false]] as const) {
+        const C = H * D;
+        const q = randn([B, Tq, C], { requiresGrad: true }), kv = randn([B, Tk, 2 * C], { requiresGrad: true });
+        const mask = masked ? attention.paddingMask(Array.from({ length: B }, (_, b) => Tk - 3 * b), Tk).reshape([B, 1, 1, Tk]) : null;
+        const w = randn([B, Tq, C]);
+        const packed = multiHeadAttentionPackedKV(q, kv, H, { mask });
+        packed.mul(w).sum().backward();
+        const [gq, gkv] = [q.grad!.toArray(), kv.grad!.toArray()];
+        q.zeroGrad(); kv.zeroGrad();
+        const ref = multiHeadAttentionFused(q, narrow(kv, 2, 0, C), narrow(kv, 2, C, C), H, { mask });
+        ref.mul(w).sum().backward();
+        const what = `B${B} H${H} Tq${Tq} Tk${Tk} D${D}`;
+        closeArrays(packed.data, ref.data, `${what} out`, 1e-6);
+        closeArrays(gq, q.grad!.data, `${what} dq`, 1e-5);
+        closeArrays(gkv, kv.grad!.data, `${what} dkv`, 1e-5);
+      }
+      assert.throws(() => multiHeadAttentionPackedKV(randn([2, 3, 8]), randn([2, 5, 12]), 2),
+        /kv must be \[B, Tk, 2C\] = \[2, Tk, 16\] for q \[2, 3, 8\], got \[2, 5, 12\]/);
+    });
+  });
+}
+
+test("MultiHeadAttention: one GEMM for q/k/v (self) and k/v (cross) gives what the separate projections give", () => {
+  manualSeed(19);
+  const [B, T, S, C, H] = [2, 6, 9, 24, 3];
+  const mha = new MultiHeadAttention(C, H);
+  const x = randn([B, T, C], { requiresGrad: true }), memory = randn([B, S, C], { requiresGrad: true });
+  const w = randn([B, T, C]);
+  // the reference: each projection on its own, then the three-tensor kernel
+  const separate = (query: Tensor, kv: Tensor, causal: boolean) => mha.out.forward(multiHeadAttentionFused(
+    mha.query.forward(query), mha.key.forward(kv), mha.value.forward(kv), H, { causal }));
+  for (const [what, run, op] of [
+    ["self, causal", (f: boolean) => (f ? mha.forward(x, x, x, { causal: true }) : separate(x, x, true)), "multiHeadAttentionPacked"],
+    ["cross", (f: boolean) => (f ? mha.forward(x, memory, memory) : separate(x, memory, false)), "multiHeadAttentionPackedKV"],
+  ] as const) {
+    const results = [true, false].map((fused) => {
+      for (const p of [...mha.parameters(), x, memory]) p.zeroGrad();
+      const y = run(fused);
+      // the output projection's input: the attention op that ran
+      assert.equal(y.gradFn!.inputs[0].gradFn!.name, fused ? op : "multiHeadAttention", what);
+      y.mul(w).sum().backward();
+      return [y.toArray(), x.grad!.toArray(), memory.grad?.toArray() ?? [], ...mha.parameters().map((p) => p.grad!.toArray())];
+    });
+    results[0].forEach((a, i) => closeArrays(a, results[1][i], `${what} [${i}]`, 1e-5));
+  }
+});
+
+test("fusedLinear: layers side by side in one GEMM equal each layer on its own; a bias on some layers only is refused", () => {
+  manualSeed(23);
+  const layers = [new Linear(8, 5), new Linear(8, 3), new Linear(8, 4)];
+  const x = randn([2, 3, 8], { requiresGrad: true });
+  const w = randn([2, 3, 12]);
+  const fused = fusedLinear(x, layers);
+  fused.mul(w).sum().backward();
+  const g1 = [x.grad!.toArray(), ...layers.flatMap((l) => [l.weight.grad!.toArray(), l.bias!.grad!.toArray()])];
+  for (const p of [x, ...layers.flatMap((l) => l.parameters())]) p.zeroGrad();
+  const ref = cat(layers.map((l) => l.forward(x)), 2);
+  ref.mul(w).sum().backward();
+  closeArrays(fused.data, ref.data, "out", 1e-6);
+  const g2 = [x.grad!.toArray(), ...layers.flatMap((l) => [l.weight.grad!.toArray(), l.bias!.grad!.toArray()])];
+  g1.forEach((a, i) => closeArrays(a, g2[i], `grad ${i}`, 1e-5));
+  assert.throws(() => fusedLinear(x, [new Linear(8, 2), new Linear(8, 2, { bias: false })]), /1 of 2 layers have a bias; all or none must/);
+});
 
 test("the native attention kernels refuse row strides they cannot use, and arrays too short for them", (t) => {
   const be = getBackend();

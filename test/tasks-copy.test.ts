@@ -44,8 +44,9 @@ test("PairList packs pairs and gives them back; epoch batches hold every pair on
 });
 
 test("a small Transformer learns to copy: 100% exact match on held-out sequences", () => {
-  // the defaults: tiny Transformer (d 64, 2 + 2 layers, no dropout), 2000 sequences of length 3-10, 15 epochs
-  const r = runCopyTask({ model: "transformer", mode: "copy", epochs: 15, train: 2000, test: 100, lr: 3e-3, seed: 1 });
+  // tiny Transformer (d 64, 2 + 2 layers, no dropout), 2000 sequences of length 3-10, 20 epochs (at 15
+  // the last few held-out sequences flip with the rounding of the products: seeds 1 and 3 got 99%)
+  const r = runCopyTask({ model: "transformer", mode: "copy", epochs: 20, train: 2000, test: 100, lr: 3e-3, seed: 1 });
   assert.equal(r.test.words, 100);
   assert.equal(r.test.exactMatch, 1, `exact match ${r.test.exactMatch}, PER ${r.test.per}`);
 });

@@ -47,22 +47,183 @@ static inline float ftanh(float x) {
   return ax < 0.625f ? small : big;
 }
 
-// erf as in the JS reference (Numerical Recipes erfc fit, fractional error < 1.2e-7).
-static inline float ferf(float x) {
-  const float z = x < 0 ? -x : x;
-  const float t = 1.0f / (1.0f + 0.5f * z);
-  const float p = -z * z - 1.26551223f +
-      t * (1.00002368f + t * (0.37409196f + t * (0.09678418f + t * (-0.18628806f + t * (0.27886807f +
-      t * (-1.13520398f + t * (1.48851587f + t * (-0.82215223f + t * 0.17087277f))))))));
-  const float r = t * fexp(p);
-  return x >= 0 ? 1.0f - r : r - 1.0f;
-}
-
 static inline float fsigmoid(float x) { return 1.0f / (1.0f + fexp(-x)); }
 
 constexpr float kInvSqrt2 = 0.70710678118654752f;
 constexpr float kInvSqrt2Pi = 0.39894228040143268f;
 constexpr float kSqrt2OverPi = 0.79788456080286536f;
+
+// --- whole vectors ---------------------------------------------------------------------------
+// GCC/Clang vector extensions of the ISA's width VL (16 AVX-512, 8 AVX2, 4 baseline), for the
+// kernels where the auto-vectoriser's code is slow (reductions end in VL dependent scalar adds;
+// fexp's full-range handling is wasted on arguments known to be <= 0).
+typedef float VF __attribute__((vector_size(VL * sizeof(float))));
+typedef float VFU __attribute__((vector_size(VL * sizeof(float)), aligned(4), __may_alias__));
+static inline VF vld(const float* p) { return *reinterpret_cast<const VFU*>(p); }
+static inline void vst(float* p, VF v) { *reinterpret_cast<VFU*>(p) = v; }
+typedef int VI __attribute__((vector_size(VL * sizeof(int))));
+static inline VF vsplat(float x) {  // a broadcast (VF{} + x would add 0.0f first: signed zeros)
+#if defined(__clang__)
+  VF v;
+  for (int i = 0; i < VL; ++i) v[i] = x;
+  return v;
+#else
+  VF v = {x};
+  return __builtin_shuffle(v, VI{});
+#endif
+}
+
+static inline VF vabs(VF x) { return (VF)((VI)x & 0x7fffffff); }
+
+// y[i] = f(x[i]) a whole vector at a time; the tail through a zero-padded vector
+template <class F>
+static inline void mapVectors(const float* x, float* y, long n, F f) {
+  long i = 0;
+  for (; i + VL <= n; i += VL) vst(y + i, f(vld(x + i)));
+  if (i < n) {
+    VF t = VF{};
+    for (long j = i; j < n; ++j) t[j - i] = x[j];
+    t = f(t);
+    for (long j = i; j < n; ++j) y[j] = t[j - i];
+  }
+}
+
+// dx[i] = dy[i] * f'(x[i]) from fprime, a whole vector at a time
+template <class F>
+static inline void mapGrad(const float* x, const float* dy, float* dx, long n, F fprime) {
+  long i = 0;
+  for (; i + VL <= n; i += VL) vst(dx + i, vld(dy + i) * fprime(vld(x + i)));
+  if (i < n) {
+    float t[VL];
+    mapVectors(x + i, t, n - i, fprime);
+    for (long j = i; j < n; ++j) dx[j] = dy[j] * t[j - i];
+  }
+}
+
+// Whole-vector helpers for the softmax of a row of scores (nbw a multiple of VL). Horizontal
+// max and sum as a tree of lane swaps: the loops' own reductions ended in VL dependent scalar
+// adds per row, a third of the short-sequence softmax.
+static inline VI vlanes() {
+  VI l;
+  for (int i = 0; i < VL; ++i) l[i] = i;
+  return l;
+}
+static inline VF vswapLanes(VF v, int w) {  // lane l <- lane l ^ w
+#if defined(__clang__)
+  VF u;
+  for (int i = 0; i < VL; ++i) u[i] = v[i ^ w];
+  return u;
+#else
+  return __builtin_shuffle(v, vlanes() ^ w);
+#endif
+}
+static inline float vhmax(VF v) {
+#pragma GCC unroll 8
+  for (int w = VL / 2; w >= 1; w /= 2) { const VF u = vswapLanes(v, w); v = u > v ? u : v; }
+  return v[0];
+}
+static inline float vhsum(VF v) {
+#pragma GCC unroll 8
+  for (int w = VL / 2; w >= 1; w /= 2) v += vswapLanes(v, w);
+  return v[0];
+}
+
+// exp(x) for x <= 0 (a score minus its row's maximum or log-sum-exp), as fexp but without the
+// large-argument and denormal handling that range needs not: 0 below -87.34 (and for -inf),
+// NaN stays NaN. Small positive x (rounding) is fine.
+static inline VF vexpNonPos(VF x) {
+  const VF lo = vsplat(-87.3365479f), magic = vsplat(12582912.0f);
+  const VF xc = x < lo ? lo : x;
+  const VF fn = (xc * vsplat(1.44269504088896341f) + magic) - magic;  // round to nearest
+  const VF r = (xc - fn * vsplat(0.693359375f)) + fn * vsplat(2.12194440e-4f);
+  VF y = vsplat(1.9875691500E-4f);
+  y = y * r + vsplat(1.3981999507E-3f);
+  y = y * r + vsplat(8.3334519073E-3f);
+  y = y * r + vsplat(4.1665795894E-2f);
+  y = y * r + vsplat(1.6666665459E-1f);
+  y = y * r + vsplat(5.0000001201E-1f);
+  y = y * r * r + r + vsplat(1.0f);
+  const VI n = __builtin_convertvector(fn, VI);  // -126..1: 2^n is a normal float
+  y = y * (VF)((n + 127) << 23);
+  return x < lo ? VF{} : y;
+}
+
+// Keys [n, nbw) of a score row -> -inf (causal and padding keys), whole vectors.
+static inline void maskTail(float* p, long n, long nbw) {
+  const VF ninf = vsplat(-__builtin_inff());
+  const long jv = n / VL * VL;
+  if (jv >= nbw) return;
+  const VF v = vld(p + jv);
+  vst(p + jv, vlanes() < (int)(n - jv) ? v : ninf);
+  for (long j = jv + VL; j < nbw; j += VL) vst(p + j, ninf);
+}
+
+// p[j] <- exp(p[j] - max) over the row's nbw scores (keys >= n invisible: 0); max and the sum of
+// the exps out. False when no key is visible (max -inf; the row is left as it is).
+static inline bool expRow(float* p, long n, long nbw, float& mx, float& sum) {
+  maskTail(p, n, nbw);
+  VF m = vld(p);
+  for (long j = VL; j < nbw; j += VL) { const VF x = vld(p + j); m = x > m ? x : m; }
+  mx = vhmax(m);
+  if (mx == -__builtin_inff()) return false;
+  const VF vm = vsplat(mx);
+  VF s = VF{};
+  for (long j = 0; j < nbw; j += VL) {
+    const VF e = vexpNonPos(vld(p + j) - vm);
+    vst(p + j, e);
+    s += e;
+  }
+  sum = vhsum(s);
+  return true;
+}
+
+// erfc(z) for z >= 0: the Numerical Recipes fit the JS reference uses (fractional error < 1.2e-7)
+static inline VF verfcNonNeg(VF z) {
+  const VF one = vsplat(1.0f);
+  const VF t = one / (one + vsplat(0.5f) * z);
+  VF q = vsplat(0.17087277f);
+  q = q * t + vsplat(-0.82215223f);
+  q = q * t + vsplat(1.48851587f);
+  q = q * t + vsplat(-1.13520398f);
+  q = q * t + vsplat(0.27886807f);
+  q = q * t + vsplat(-0.18628806f);
+  q = q * t + vsplat(0.09678418f);
+  q = q * t + vsplat(0.37409196f);
+  q = q * t + vsplat(1.00002368f);
+  return t * vexpNonPos(q * t - z * z - vsplat(1.26551223f));  // the exponent is <= ~3e-8
+}
+
+// GELU 0.5 x (1 + erf(x / sqrt 2)) = 0.5 x (2 - r) for x >= 0, 0.5 x r below, r = erfc(|x| / sqrt 2)
+// (no cancellation in 1 + erf for negative x)
+static inline VF vgelu(VF x) {
+  const VF r = verfcNonNeg(vabs(x) * vsplat(kInvSqrt2));
+  return vsplat(0.5f) * x * (x >= VF{} ? vsplat(2.0f) - r : r);
+}
+
+// sigmoid(a) = 1 / (1 + e^-a) from e = exp(-|a|) <= 1, the exp the cheap one
+static inline VF vsigmoid(VF a) {
+  const VF e = vexpNonPos(vsplat(0.0f) - vabs(a)), one = vsplat(1.0f);
+  const VF r = one / (one + e);
+  return a >= VF{} ? r : e * r;
+}
+
+// GELU, tanh form: 0.5 v (1 + tanh(u)) = v sigmoid(2u), u = sqrt(2/pi) (v + 0.044715 v^3)
+static inline VF vgeluTanh(VF v) {
+  return v * vsigmoid(vsplat(2.0f * kSqrt2OverPi) * (v + vsplat(0.044715f) * v * v * v));
+}
+
+// d/dv [v s(2u)] = s + 2 v s (1 - s) u', s = sigmoid(2u), u' = sqrt(2/pi) (1 + 3 * 0.044715 v^2)
+static inline VF vgeluTanhGrad(VF v) {
+  const VF s = vsigmoid(vsplat(2.0f * kSqrt2OverPi) * (v + vsplat(0.044715f) * v * v * v));
+  return s + vsplat(2.0f * kSqrt2OverPi) * v * s * (vsplat(1.0f) - s) * (vsplat(1.0f) + vsplat(3.0f * 0.044715f) * v * v);
+}
+
+// its derivative 0.5 (1 + erf(x / sqrt 2)) + x exp(-x^2 / 2) / sqrt(2 pi)
+static inline VF vgeluGrad(VF x) {
+  const VF r = verfcNonNeg(vabs(x) * vsplat(kInvSqrt2));
+  const VF cdf = vsplat(0.5f) * (x >= VF{} ? vsplat(2.0f) - r : r);
+  return cdf + x * vsplat(kInvSqrt2Pi) * vexpNonPos(vsplat(-0.5f) * x * x);
+}
 
 // --- row-wise ------------------------------------------------------------------------------
 
@@ -256,15 +417,8 @@ static void adamw(float* p, const float* g, float* m, float* v, long n, float b1
 
 static void unary(int op, const float* x, float* y, long n) {
   switch (op) {
-    case U_GELU: TSF_SIMD for (long i = 0; i < n; ++i) y[i] = 0.5f * x[i] * (1.0f + ferf(x[i] * kInvSqrt2)); break;
-    case U_GELU_TANH:
-      // 0.5 v (1 + tanh(u)) = v sigmoid(2u): one exp and one division (ftanh also evaluates its
-      // small-argument polynomial); the same function, and no cancellation in 1 + tanh
-      TSF_SIMD for (long i = 0; i < n; ++i) {
-        const float v = x[i];
-        y[i] = v / (1.0f + fexp(-2.0f * kSqrt2OverPi * (v + 0.044715f * v * v * v)));
-      }
-      break;
+    case U_GELU: mapVectors(x, y, n, vgelu); break;
+    case U_GELU_TANH: mapVectors(x, y, n, vgeluTanh); break;  // v sigmoid(2u): no cancellation in 1 + tanh
     case U_RELU: TSF_SIMD for (long i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f; break;
     case U_SILU: TSF_SIMD for (long i = 0; i < n; ++i) y[i] = x[i] * fsigmoid(x[i]); break;
     case U_EXP: TSF_SIMD for (long i = 0; i < n; ++i) y[i] = fexp(x[i]); break;
@@ -276,20 +430,8 @@ static void unary(int op, const float* x, float* y, long n) {
 
 static void unaryBackward(int op, const float* x, const float* y, const float* dy, float* dx, long n) {
   switch (op) {
-    case U_GELU:
-      TSF_SIMD for (long i = 0; i < n; ++i) {
-        const float v = x[i];
-        dx[i] = dy[i] * (0.5f * (1.0f + ferf(v * kInvSqrt2)) + v * kInvSqrt2Pi * fexp(-0.5f * v * v));
-      }
-      break;
-    case U_GELU_TANH:
-      // d/dv [v s(2u)] = s + 2 v s (1 - s) u', s = sigmoid(2u), u' = sqrt(2/pi) (1 + 3 * 0.044715 v^2)
-      TSF_SIMD for (long i = 0; i < n; ++i) {
-        const float v = x[i];
-        const float s = 1.0f / (1.0f + fexp(-2.0f * kSqrt2OverPi * (v + 0.044715f * v * v * v)));
-        dx[i] = dy[i] * (s + 2.0f * v * s * (1.0f - s) * kSqrt2OverPi * (1.0f + 3.0f * 0.044715f * v * v));
-      }
-      break;
+    case U_GELU: mapGrad(x, dy, dx, n, vgeluGrad); break;
+    case U_GELU_TANH: mapGrad(x, dy, dx, n, vgeluTanhGrad); break;
     case U_RELU: TSF_SIMD for (long i = 0; i < n; ++i) dx[i] = x[i] > 0.0f ? dy[i] : 0.0f; break;
     case U_SILU:
       TSF_SIMD for (long i = 0; i < n; ++i) {
@@ -545,21 +687,6 @@ static void attentionBackwardSmallT(const AttnBwdCall& b) {
 // query rows at a time, and every product (Q K^T, P V, dO V^T, dS K, dS^T Q, P^T dO) as a small
 // GEMM tile whose accumulators live in vector registers. dK and dV are written once per key
 // (no read-modify-write per query/key pair), from P and dS kept for the whole head.
-typedef float VF __attribute__((vector_size(VL * sizeof(float))));
-typedef float VFU __attribute__((vector_size(VL * sizeof(float)), aligned(4), __may_alias__));
-static inline VF vld(const float* p) { return *reinterpret_cast<const VFU*>(p); }
-static inline void vst(float* p, VF v) { *reinterpret_cast<VFU*>(p) = v; }
-typedef int VI __attribute__((vector_size(VL * sizeof(int))));
-static inline VF vsplat(float x) {  // a broadcast (VF{} + x would add 0.0f first: signed zeros)
-#if defined(__clang__)
-  VF v;
-  for (int i = 0; i < VL; ++i) v[i] = x;
-  return v;
-#else
-  VF v = {x};
-  return __builtin_shuffle(v, VI{});
-#endif
-}
 constexpr int kAccRegs = VL >= 16 ? 16 : 8;  // accumulators: AVX-512 has 32 registers, AVX2 16
 constexpr int kRowBlock = 8;                 // query rows per block
 constexpr long kKeyTile = 2 * VL;            // keys per score tile
@@ -622,6 +749,7 @@ static void attentionTiled(const AttnCall& a) {
     const long nb = visibleKeys(a, i0 + rb - 1);  // keys the block's last row sees (the most)
     const long nbw = (nb + kKeyTile - 1) / kKeyTile * kKeyTile;
     if (nb > 0) scoreTiles<D>(rb, nbw, a.q + i0 * a.ldq, a.ldq, kt, ldt, P, a.scale);
+    float inv[kRowBlock];  // 1 / the row's sum of exps; 0: nothing visible
     for (long r = 0; r < rb; ++r) {
       const long i = i0 + r, n = visibleKeys(a, i);
       float* p = P + r * ldt;
@@ -629,22 +757,24 @@ static void attentionTiled(const AttnCall& a) {
         const float* mr = a.mask + i * a.tk;
         TSF_SIMD for (long j = 0; j < n; ++j) p[j] += mr[j];
       }
-      // invisible and padding keys -> -inf, so the loops below run over whole vectors (nbw)
-      for (long j = n; j < nbw; ++j) p[j] = -__builtin_inff();
-      const float mx = n > 0 ? rowMax(p, nbw) : -__builtin_inff();
-      if (mx == -__builtin_inff()) {  // nothing visible: output 0, lse = +inf
+      // unnormalised weights exp(s - max) over whole vectors (invisible and padding keys: 0)
+      float mx, sum;
+      if (n == 0 || !expRow(p, n, nbw, mx, sum)) {  // nothing visible: output 0, lse = +inf
         for (long j = 0; j < nbw; ++j) p[j] = 0.0f;
+        inv[r] = 0.0f;
         a.lse[i] = __builtin_inff();
         continue;
       }
-      float sum = 0.0f;
-      TSF_SIMD_SUM(sum)
-      for (long j = 0; j < nbw; ++j) { const float e = fexp(p[j] - mx); p[j] = e; sum += e; }
-      const float inv = 1.0f / sum;
-      TSF_SIMD for (long j = 0; j < nbw; ++j) p[j] *= inv;
+      inv[r] = 1.0f / sum;
       a.lse[i] = mx + logf(sum);
     }
-    tileRows<NV>(rb, nb, P, ldt, 1, a.v, a.ldv, a.out + i0 * a.ldo, a.ldo, 1.0f);  // O = P V
+    float* o = a.out + i0 * a.ldo;
+    tileRows<NV>(rb, nb, P, ldt, 1, a.v, a.ldv, o, a.ldo, 1.0f);  // O = P V, then / the sums (D, not Tk, divisions a row)
+    for (long r = 0; r < rb; ++r) {
+      const VF s = vsplat(inv[r]);
+      float* orow = o + r * a.ldo;
+      for (int v = 0; v < NV; ++v) vst(orow + v * VL, inv[r] == 0.0f ? VF{} : vld(orow + v * VL) * s);
+    }
   }
 }
 
@@ -685,12 +815,12 @@ static void attentionBackwardTiled(const AttnBwdCall& b) {
         const float* mr = a.mask + i * a.tk;
         TSF_SIMD for (long j = 0; j < n; ++j) p[j] += mr[j];
       }
-      const float Dl = b.delta[i], sc = a.scale;
-      for (long j = n; j < nbw; ++j) p[j] = -__builtin_inff();  // exp -> 0 below
-      TSF_SIMD for (long j = 0; j < nbw; ++j) {
-        const float pj = fexp(p[j] - L);
-        p[j] = pj;
-        ds[j] = pj * (ds[j] - Dl) * sc;
+      maskTail(p, n, nbw);  // exp -> 0 below
+      const VF vL = vsplat(L), vD = vsplat(b.delta[i]), vsc = vsplat(a.scale);
+      for (long j = 0; j < nbw; j += VL) {
+        const VF pj = vexpNonPos(vld(p + j) - vL);  // s - lse <= 0
+        vst(p + j, pj);
+        vst(ds + j, pj * (vld(ds + j) - vD) * vsc);
       }
       for (long j = nbw; j < ldt; ++j) { p[j] = 0.0f; ds[j] = 0.0f; }
     }

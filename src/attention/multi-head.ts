@@ -2,9 +2,9 @@
 // head, attend in parallel, concatenate, project back. Self-, cross- and causal attention
 // are the same module called with different inputs and masks.
 
-import { Linear } from "../nn/layers.js";
+import { Linear, fusedLinear } from "../nn/layers.js";
 import { Module } from "../nn/module.js";
-import { multiHeadAttentionFused } from "../ops/attention.js";
+import { multiHeadAttentionFused, multiHeadAttentionPacked, multiHeadAttentionPackedKV } from "../ops/attention.js";
 import { dropout } from "../ops/functional.js";
 import { cat, indexSelect } from "../ops/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
@@ -71,6 +71,15 @@ export class MultiHeadAttention extends Module {
   /** query [B, Tq, C], key/value [B, Tk, C] -> [B, Tq, C] */
   forward(query: Tensor, key: Tensor, value: Tensor, options: MultiHeadAttendOptions = {}): Tensor {
     const cache = options.cache;
+    const attend = { mask: options.mask, causal: options.causal };
+    if (!cache && key === value) {
+      // the same input projected twice or three times: one GEMM for [q | k | v] (self-attention)
+      // or [k | v] (cross-attention), read in place by the kernel
+      const y = query === key
+        ? multiHeadAttentionPacked(fusedLinear(query, [this.query, this.key, this.value]), this.numHeads, attend) // [B, T, 3C] -> [B, T, C]
+        : multiHeadAttentionPackedKV(this.query.forward(query), fusedLinear(key, [this.key, this.value]), this.numHeads, attend); // kv [B, Tk, 2C]
+      return this.out.forward(dropout(y, this.options.dropout ?? 0, this.training));
+    }
     const q = this.query.forward(query); // [B, Tq, C]: head h is columns h*D..(h+1)*D
     let k: Tensor, v: Tensor;
     if (cache?.isStatic && cache.k && cache.v) {
@@ -90,7 +99,7 @@ export class MultiHeadAttention extends Module {
     }
     // all heads at once on the [B, T, H*D] layout (no split/merge copies); with a cache the
     // causal mask aligns the Tq new queries with the last Tq of the Tk positions
-    const y = multiHeadAttentionFused(q, k, v, this.numHeads, { mask: options.mask, causal: options.causal });
+    const y = multiHeadAttentionFused(q, k, v, this.numHeads, attend);
     return this.out.forward(dropout(y, this.options.dropout ?? 0, this.training));
   }
 }

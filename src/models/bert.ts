@@ -8,11 +8,11 @@
 // Parameter names follow Hugging Face's BertModel / BertForMaskedLM /
 // BertForSequenceClassification, so checkpoints interchange.
 
-import { Dropout, Embedding, LayerNorm, Linear } from "../nn/layers.js";
+import { Dropout, Embedding, LayerNorm, Linear, fusedLinear } from "../nn/layers.js";
 import { ModuleList } from "../nn/containers.js";
 import { normal_, zeros_ } from "../nn/init.js";
 import { Module, Parameter } from "../nn/module.js";
-import { multiHeadAttentionFused } from "../ops/attention.js";
+import { multiHeadAttentionPacked } from "../ops/attention.js";
 import { add, gelu, mul, relu, tanh } from "../ops/elementwise.js";
 import { matmulT } from "../ops/matmul.js";
 import { narrow, reshape } from "../ops/shape.js";
@@ -163,8 +163,9 @@ export class BertSelfAttention extends Module {
 
   /** x [B, T, D], mask int32 [B, 1, 1, T] (nonzero = may attend) -> [B, T, D] */
   forward(x: Tensor, mask: Tensor | null): Tensor {
-    // softmax(Q K^T / sqrt(d)) V per head, the heads read side by side from [B, T, D]
-    return multiHeadAttentionFused(this.query.forward(x), this.key.forward(x), this.value.forward(x), this.config.numAttentionHeads, { mask });
+    // softmax(Q K^T / sqrt(d)) V per head; q, k and v come out of one GEMM side by side
+    const qkv = fusedLinear(x, [this.query, this.key, this.value]); // [B, T, D] -> [B, T, 3D]
+    return multiHeadAttentionPacked(qkv, this.config.numAttentionHeads, { mask }); // -> [B, T, D]
   }
 }
 

@@ -5,11 +5,11 @@
 // run a pre-norm Transformer encoder, and classify from the [CLS] token (eq. 1-4).
 // Parameter names follow Hugging Face's ViTForImageClassification.
 
-import { Conv2d, Dropout, LayerNorm, Linear } from "../nn/layers.js";
+import { Conv2d, Dropout, LayerNorm, Linear, fusedLinear } from "../nn/layers.js";
 import { ModuleList } from "../nn/containers.js";
 import { truncNormal_, zeros_ } from "../nn/init.js";
 import { Module, Parameter } from "../nn/module.js";
-import { multiHeadAttentionFused } from "../ops/attention.js";
+import { multiHeadAttentionPacked } from "../ops/attention.js";
 import { add, gelu } from "../ops/elementwise.js";
 import { expand, narrow, reshape, cat, unfold } from "../ops/shape.js";
 import { matmulT } from "../ops/matmul.js";
@@ -189,8 +189,9 @@ export class ViTSelfAttention extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    // softmax(Q K^T / sqrt(d)) V per head, heads read side by side from [B, T, D]
-    return multiHeadAttentionFused(this.query.forward(x), this.key.forward(x), this.value.forward(x), this.config.numAttentionHeads);
+    // softmax(Q K^T / sqrt(d)) V per head; q, k and v come out of one GEMM side by side
+    const qkv = fusedLinear(x, [this.query, this.key, this.value]); // [B, T, D] -> [B, T, 3D]
+    return multiHeadAttentionPacked(qkv, this.config.numAttentionHeads); // -> [B, T, D]
   }
 }
 

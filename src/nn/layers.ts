@@ -3,7 +3,7 @@
 import { conv1d, conv2d, conv3d, type ConvOptions, maxPool2d, avgPool2d, type PoolOptions } from "../ops/conv.js";
 import { gelu, relu, sigmoid, silu, tanh } from "../ops/elementwise.js";
 import { dropout, embedding, layerNorm, linear, logSoftmax, softmax } from "../ops/functional.js";
-import { flatten } from "../ops/shape.js";
+import { cat, flatten } from "../ops/shape.js";
 import { tupleOf } from "../ops/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { kaimingUniform_, normal_, ones_, uniform_, zeros_, fans } from "./init.js";
@@ -37,6 +37,22 @@ export class Linear extends Module {
   forward(x: Tensor): Tensor {
     return linear(x, this.weight, this.bias);
   }
+}
+
+/**
+ * x through several Linear layers of the same input size as one GEMM: their weights stacked
+ * [sum out, in], their outputs side by side in each row [..., out1 + out2 + ...]. Attention uses
+ * it for [q | k | v] (one pass over x, one wide product instead of three narrow ones) while each
+ * projection stays its own module with its own parameter names (Hugging Face's query/key/value).
+ */
+export function fusedLinear(x: Tensor, layers: readonly Linear[]): Tensor {
+  if (layers.length === 1) return layers[0].forward(x);
+  const weight = cat(layers.map((l) => l.weight), 0);
+  const withBias = layers.filter((l) => l.bias).length;
+  if (withBias !== 0 && withBias !== layers.length) {
+    throw new RangeError(`fusedLinear: ${withBias} of ${layers.length} layers have a bias; all or none must`);
+  }
+  return linear(x, weight, withBias ? cat(layers.map((l) => l.bias!), 0) : null);
 }
 
 /** A lookup table of vectors: int32 ids [...] -> [..., dim]. */

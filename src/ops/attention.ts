@@ -119,71 +119,92 @@ export function multiHeadAttentionFused(q: Tensor, k: Tensor, v: Tensor, numHead
       throw new RangeError(`multiHeadAttention: ${n} ${formatShape(t.shape)} has ${t.shape[2]} features, not divisible by ${numHeads} heads`);
     }
   }
-  const [B, Tq, C] = q.shape;
+  const [B, , C] = q.shape;
   const Tk = k.shape[1];
-  const H = numHeads, D = C / H, Dv = v.shape[2] / H;
   if (k.shape[0] !== B || k.shape[2] !== C) {
     throw new RangeError(`multiHeadAttention: k ${formatShape(k.shape)} does not match q ${formatShape(q.shape)}`);
   }
   if (v.shape[0] !== B || v.shape[1] !== Tk) {
     throw new RangeError(`multiHeadAttention: v ${formatShape(v.shape)} does not match k ${formatShape(k.shape)} (key/value lengths ${Tk} vs ${v.shape[1]})`);
   }
-  const scale = options.scale ?? 1 / Math.sqrt(D);
-  if (attentionObserver) {
-    // [B, T, H*D] -> [B, H, T, D], attend with the weights formed, and back to [B, Tq, H*Dv]
-    const heads = (x: Tensor, T: number, d: number) => permute(reshape(x, [B, T, H, d]), [0, 2, 1, 3]);
-    const o = observedAttention(heads(q, Tq, D), heads(k, Tk, D), heads(v, Tk, Dv), scale, options, "multiHeadAttention");
-    return reshape(permute(o, [0, 2, 1, 3]), [B, Tq, H * Dv]);
-  }
-  const m = options.mask ? additiveMask(options.mask, B, H, Tq, Tk) : null;
-  const bh = B * H;
-  const out = emptyFloat32(B * Tq * H * Dv), lse = emptyFloat32(bh * Tq);
-  const args = {
-    q: q.data as Float32Array, k: k.data as Float32Array, v: v.data as Float32Array,
-    bh, tq: Tq, tk: Tk, d: D, dv: Dv, heads: H, scale, causal: options.causal ?? false,
-    mask: m ? m.data : null, maskBatch: m ? m.batch : 1, maskHeadDiv: m ? m.headDiv : 1,
-    out, lse,
-  };
-  backend().attention(args);
-  return Tensor.fromOp("multiHeadAttention", out, [B, Tq, H * Dv], [q, k, v], (g) => {
-    const dq = emptyFloat32(q.numel), dk = emptyFloat32(k.numel), dv = emptyFloat32(v.numel);
-    backend().attentionBackward({ ...args, gradOut: g.data as Float32Array, gradQ: dq, gradK: dk, gradV: dv });
-    return [new Tensor(dq, q.shape), new Tensor(dk, k.shape), new Tensor(dv, v.shape)];
-  });
+  return attendColumns("multiHeadAttention", { t: q, col: 0, width: C }, { t: k, col: 0, width: C },
+    { t: v, col: 0, width: v.shape[2] }, numHeads, options);
 }
 
 /**
  * Self-attention straight from a fused projection: qkv [B, T, 3C] holds q, k and v side by side
- * in each row (GPT-2's c_attn) -> [B, T, C]. The kernels read the three with a row stride of
- * 3C, and the gradient comes back as one [B, T, 3C] array, so nothing is split or concatenated.
- * Same result as splitting qkv into three and calling multiHeadAttentionFused.
+ * in each row (GPT-2's c_attn, timm's qkv) -> [B, T, C]. The kernels read the three with a row
+ * stride of 3C, and the gradient comes back as one [B, T, 3C] array, so nothing is split or
+ * concatenated. Same result as splitting qkv into three and calling multiHeadAttentionFused.
  */
 export function multiHeadAttentionPacked(qkv: Tensor, numHeads: number, options: SdpaOptions = {}): Tensor {
   assertFloat("multiHeadAttentionPacked", qkv, "qkv");
   if (qkv.ndim !== 3 || qkv.shape[2] % (3 * numHeads) !== 0) {
     throw new RangeError(`multiHeadAttentionPacked: qkv must be [B, T, 3C] with C divisible by ${numHeads} heads, got ${formatShape(qkv.shape)}`);
   }
-  const [B, T, C3] = qkv.shape;
-  const C = C3 / 3, H = numHeads, D = C / H;
-  if (attentionObserver) {
-    const [q, k, v] = [0, 1, 2].map((i) => narrow(qkv, 2, i * C, C));
-    return multiHeadAttentionFused(q, k, v, H, options);
+  const C = qkv.shape[2] / 3;
+  return attendColumns("multiHeadAttentionPacked", { t: qkv, col: 0, width: C }, { t: qkv, col: C, width: C },
+    { t: qkv, col: 2 * C, width: C }, numHeads, options);
+}
+
+/**
+ * Attention with keys and values from one fused projection (cross-attention: the memory is
+ * projected to [k | v] by one GEMM): q [B, Tq, C], kv [B, Tk, 2C] -> [B, Tq, C]. Same result
+ * as splitting kv into two and calling multiHeadAttentionFused.
+ */
+export function multiHeadAttentionPackedKV(q: Tensor, kv: Tensor, numHeads: number, options: SdpaOptions = {}): Tensor {
+  assertFloat("multiHeadAttentionPackedKV", q, "q");
+  assertFloat("multiHeadAttentionPackedKV", kv, "kv");
+  if (q.ndim !== 3 || q.shape[2] % numHeads !== 0) {
+    throw new RangeError(`multiHeadAttentionPackedKV: q must be [B, Tq, C] with C divisible by ${numHeads} heads, got ${formatShape(q.shape)}`);
   }
-  const m = options.mask ? additiveMask(options.mask, B, H, T, T) : null;
-  const data = qkv.data as Float32Array;
-  const view = (a: Float32Array, i: number): Float32Array => a.subarray(i * C); // q, k, v: columns i*C.. of each row
-  const out = emptyFloat32(B * T * C), lse = emptyFloat32(B * H * T);
+  const C = q.shape[2];
+  if (kv.ndim !== 3 || kv.shape[0] !== q.shape[0] || kv.shape[2] !== 2 * C) {
+    throw new RangeError(`multiHeadAttentionPackedKV: kv must be [B, Tk, 2C] = [${q.shape[0]}, Tk, ${2 * C}] for q ${formatShape(q.shape)}, got ${formatShape(kv.shape)}`);
+  }
+  return attendColumns("multiHeadAttentionPackedKV", { t: q, col: 0, width: C }, { t: kv, col: 0, width: C },
+    { t: kv, col: C, width: C }, numHeads, options);
+}
+
+/** Columns [col, col + width) of every row of a [B, T, X] tensor: q, k or v, maybe inside a packed projection. */
+interface Columns { t: Tensor; col: number; width: number }
+
+/**
+ * The fused kernels on q, k and v read in place from their tensors' rows (row stride: the
+ * tensor's last dim). The gradient of each distinct input tensor comes back as one array, its
+ * q/k/v column ranges written by the kernel.
+ */
+function attendColumns(op: string, q: Columns, k: Columns, v: Columns, numHeads: number, options: SdpaOptions): Tensor {
+  const [B, Tq] = q.t.shape;
+  const Tk = k.t.shape[1];
+  const H = numHeads, D = q.width / H, Dv = v.width / H;
+  if (attentionObserver) {
+    const part = (c: Columns) => (c.width === c.t.shape[2] ? c.t : narrow(c.t, 2, c.col, c.width));
+    // [B, T, H*D] -> [B, H, T, D], attend with the weights formed, and back to [B, Tq, H*Dv]
+    const heads = (x: Tensor, T: number, d: number) => permute(reshape(x, [B, T, H, d]), [0, 2, 1, 3]);
+    const o = observedAttention(heads(part(q), Tq, D), heads(part(k), Tk, D), heads(part(v), Tk, Dv),
+      options.scale ?? 1 / Math.sqrt(D), options, "multiHeadAttention");
+    return reshape(permute(o, [0, 2, 1, 3]), [B, Tq, H * Dv]);
+  }
+  const m = options.mask ? additiveMask(options.mask, B, H, Tq, Tk) : null;
+  const view = (a: Float32Array, c: Columns): Float32Array => (c.col === 0 ? a : a.subarray(c.col));
+  const out = emptyFloat32(B * Tq * H * Dv), lse = emptyFloat32(B * H * Tq);
   const args = {
-    q: view(data, 0), k: view(data, 1), v: view(data, 2), ldq: C3, ldk: C3, ldv: C3,
-    bh: B * H, tq: T, tk: T, d: D, dv: D, heads: H, scale: options.scale ?? 1 / Math.sqrt(D), causal: options.causal ?? false,
+    q: view(q.t.data as Float32Array, q), k: view(k.t.data as Float32Array, k), v: view(v.t.data as Float32Array, v),
+    ldq: q.t.shape[2], ldk: k.t.shape[2], ldv: v.t.shape[2],
+    bh: B * H, tq: Tq, tk: Tk, d: D, dv: Dv, heads: H, scale: options.scale ?? 1 / Math.sqrt(D), causal: options.causal ?? false,
     mask: m ? m.data : null, maskBatch: m ? m.batch : 1, maskHeadDiv: m ? m.headDiv : 1,
     out, lse,
   };
   backend().attention(args);
-  return Tensor.fromOp("multiHeadAttentionPacked", out, [B, T, C], [qkv], (g) => {
-    const dqkv = emptyFloat32(qkv.numel); // dq, dk, dv fill every row's three column ranges
-    backend().attentionBackward({ ...args, gradOut: g.data as Float32Array, gradQ: view(dqkv, 0), gradK: view(dqkv, 1), gradV: view(dqkv, 2) });
-    return [new Tensor(dqkv, qkv.shape)];
+  const inputs = [...new Set([q.t, k.t, v.t])];
+  return Tensor.fromOp(op, out, [B, Tq, H * Dv], inputs, (g) => {
+    // one gradient array per input tensor; the kernel fills every column range it reads
+    const covered = (t: Tensor) => [q, k, v].filter((c) => c.t === t).reduce((n, c) => n + c.width, 0) === t.shape[2];
+    const grads = inputs.map((t) => (covered(t) ? emptyFloat32(t.numel) : new Float32Array(t.numel)));
+    const gradOf = (c: Columns) => view(grads[inputs.indexOf(c.t)], c);
+    backend().attentionBackward({ ...args, gradOut: g.data as Float32Array, gradQ: gradOf(q), gradK: gradOf(k), gradV: gradOf(v) });
+    return inputs.map((t, i) => new Tensor(grads[i], t.shape));
   });
 }
 
