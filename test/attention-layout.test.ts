@@ -42,8 +42,10 @@ for (const name of availableBackends().filter((b) => b !== "webgpu")) {
   test(`[${name}] packed q/k/v attention equals splitting the projection, forward and backward`, () => {
     withBackend(name, () => {
       manualSeed(13);
-      // short sequences (whole-head kernels, head dims 16 and 8), the flash path (300 keys), a padding mask
-      for (const [B, H, T, D, causal, masked] of [[2, 3, 50, 16, true, false], [2, 2, 9, 8, false, true], [1, 2, 300, 64, true, false]] as const) {
+      // short sequences (whole-head kernels, head dims 16, 8, 32 and 64: keys transposed 16 x 16 in
+      // registers on AVX-512 from rows 3C apart), the flash path (300 keys), a padding mask
+      for (const [B, H, T, D, causal, masked] of [[2, 3, 50, 16, true, false], [2, 2, 9, 8, false, true], [1, 2, 40, 32, false, true],
+        [1, 3, 197, 64, false, false], [1, 2, 300, 64, true, false]] as const) {
         const C = H * D;
         const qkv = randn([B, T, 3 * C], { requiresGrad: true });
         const mask = masked ? attention.paddingMask(Array.from({ length: B }, (_, b) => T - 2 * b), T).reshape([B, 1, 1, T]) : null;

@@ -12,6 +12,10 @@
 #else
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma,bmi2,f16c")
+// GCC 12's AVX-512 headers pass _mm512_undefined_ps() to the masked builtins behind the
+// unmasked shuffles and gathers, and then warn that it is uninitialised (a false positive)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
 namespace tsf {
@@ -99,6 +103,38 @@ static inline void gather16(float* dst, const float* src, long stride) {
   _mm512_storeu_ps(dst, _mm512_i32gather_ps(idx, src, 4));
 }
 #define TSF_GATHER16(dst, src, stride) gather16(dst, src, stride)
+
+// dst[c * ldd + r] = src[r * lds + c] for r, c < 16: four rounds of shuffles on 16 registers
+// (pairs of floats, pairs of pairs, then 128-bit lanes twice)
+static inline void transpose16(const float* src, long lds, float* dst, long ldd) {
+  __m512 r[16], t[16], u[16];
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + i * lds);
+#pragma GCC unroll 8
+  for (int i = 0; i < 16; i += 2) {  // lane L: rows i, i+1 at columns 4L, 4L+1 (lo) or 4L+2, 4L+3 (hi)
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+#pragma GCC unroll 4
+  for (int g = 0; g < 16; g += 4) {  // u[g + c], lane L: rows g..g+3 at column 4L + c
+    const __m512d a0 = _mm512_castps_pd(t[g]), a1 = _mm512_castps_pd(t[g + 1]);
+    const __m512d a2 = _mm512_castps_pd(t[g + 2]), a3 = _mm512_castps_pd(t[g + 3]);
+    u[g] = _mm512_castpd_ps(_mm512_unpacklo_pd(a0, a2));
+    u[g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a0, a2));
+    u[g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(a1, a3));
+    u[g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, a3));
+  }
+#pragma GCC unroll 4
+  for (int c = 0; c < 4; ++c) {  // column 4L + c gathers lane L of u[c], u[4 + c], u[8 + c], u[12 + c]
+    const __m512 v = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88), w = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xDD);
+    const __m512 v2 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88), w2 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xDD);
+    _mm512_storeu_ps(dst + c * ldd, _mm512_shuffle_f32x4(v, v2, 0x88));
+    _mm512_storeu_ps(dst + (4 + c) * ldd, _mm512_shuffle_f32x4(w, w2, 0x88));
+    _mm512_storeu_ps(dst + (8 + c) * ldd, _mm512_shuffle_f32x4(v, v2, 0xDD));
+    _mm512_storeu_ps(dst + (12 + c) * ldd, _mm512_shuffle_f32x4(w, w2, 0xDD));
+  }
+}
+#define TSF_TRANSPOSE16(src, lds, dst, ldd) transpose16(src, lds, dst, ldd)
 
 #include "gemm_impl.h"
 #include "kernels_impl.h"
