@@ -27,3 +27,32 @@ test("the tsformer command passes its exit code and messages through the restart
   assert.equal(r.code, 2);
   assert.match(r.err, /unknown command "no-such-command"/);
 });
+
+test("a SIGKILL to the tsformer command takes its restarted child with it (no training run goes on alone)", async (t) => {
+  if (process.platform !== "linux") { t.skip("reads /proc"); return; }
+  const { spawn } = await import("node:child_process");
+  const { existsSync, readFileSync } = await import("node:fs");
+  const wrapper = spawn(process.execPath, [bin, "train", "mlp", "--epochs", "200", "--train-limit", "384", "--test-limit", "50",
+    "--hidden", "48", "--json", "--backend", "js"], { stdio: "ignore", env: { ...process.env, TSFORMER_NODE_GC: "" } });
+  const exited = new Promise((res) => wrapper.on("exit", res));
+  const childrenOf = (pid: number): number[] => {
+    try {
+      return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+  };
+  const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
+  let child = 0;
+  for (let i = 0; i < 200 && !child; i++) { child = childrenOf(wrapper.pid!)[0] ?? 0; if (!child) await sleep(25); }
+  assert.ok(child > 0, "the command did not start its child");
+  await sleep(500); // the child is past start-up, loading data or training
+  const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, "utf8"));
+  assert.ok(alive(child), "the child ended before the kill");
+  wrapper.kill("SIGKILL");
+  await exited;
+  let gone = false;
+  for (let i = 0; i < 100 && !gone; i++) { try { gone = !alive(child); } catch { gone = true; } if (!gone) await sleep(50); }
+  if (!gone) process.kill(child, "SIGKILL");
+  assert.ok(gone, `the restarted child ${child} was still running 5 s after its parent was killed`);
+});

@@ -57,7 +57,7 @@ function forEachIsa(name: string, body: (nb: Backend) => void): void {
 
 interface GemmCase { m: number; n: number; k: number; ta: boolean; tb: boolean; batch: number;
   padA: number; padB: number; padC: number; offA: number; offB: number; offC: number;
-  bcastA: boolean; bcastB: boolean; alpha: number; beta: number; bias?: boolean }
+  bcastA: boolean; bcastB: boolean; alpha: number; beta: number; bias?: boolean; addend?: boolean }
 
 function runGemmCase(nb: Backend, c: GemmCase, r: () => number, what: string): void {
   const aRows = c.ta ? c.k : c.m, aCols = c.ta ? c.m : c.k;
@@ -70,11 +70,12 @@ function runGemmCase(nb: Backend, c: GemmCase, r: () => number, what: string): v
   const c0 = randArray(c.offC + strideC * (c.batch - 1) + sizeC, r);
   if (c.beta === 0) for (let i = 0; i < c0.length; i += 3) c0[i] = NaN; // beta = 0 must ignore garbage
   const bias = c.bias ? randArray(c.n + 2, r) : null; // added to every row (a longer array is fine)
+  const addend = c.addend ? randArray(c0.length, r) : null; // laid out like c (a residual)
   const cJs = c0.slice(), cNat = c0.slice();
   const args = (cc: Float32Array): GemmArgs => ({
     transA: c.ta, transB: c.tb, m: c.m, n: c.n, k: c.k, alpha: c.alpha,
     a, aOffset: c.offA, lda, strideA, b, bOffset: c.offB, ldb, strideB,
-    beta: c.beta, c: cc, cOffset: c.offC, ldc, strideC, batch: c.batch, bias,
+    beta: c.beta, c: cc, cOffset: c.offC, ldc, strideC, batch: c.batch, bias, addend,
   });
   jsBackend.gemm(args(cJs));
   nb.gemm(args(cNat));
@@ -95,7 +96,7 @@ forEachIsa("gemm: random small shapes, all transposes, strides and offsets", (nb
       padA: r() < 0.5 ? 0 : 3, padB: r() < 0.5 ? 0 : 5, padC: r() < 0.5 ? 0 : 2,
       offA: Math.floor(r() * 7), offB: Math.floor(r() * 7), offC: Math.floor(r() * 7),
       bcastA: r() < 0.25, bcastB: r() < 0.25,
-      alpha: r() < 0.5 ? 1 : 0.75, beta: [0, 1, 0.5][Math.floor(r() * 3)], bias: r() < 0.4,
+      alpha: r() < 0.5 ? 1 : 0.75, beta: [0, 1, 0.5][Math.floor(r() * 3)], bias: r() < 0.4, addend: r() < 0.3,
     };
     runGemmCase(nb, c, r, "gemm");
   }
@@ -108,6 +109,17 @@ test("gemm: a bias shorter than n is refused by both backends", (t) => {
     b, bOffset: 0, ldb: 4, strideB: 0, beta: 0, c, cOffset: 0, ldc: 4, strideC: 0, batch: 1, bias: new Float32Array(3) };
   assert.throws(() => native!.gemm(args), /bias has 3 elements, needs at least 4/);
   assert.throws(() => jsBackend.gemm(args), /bias has 3 elements, needs 4/);
+});
+
+test("gemm: an addend shorter than c's layout, or c itself, is refused by both backends", (t) => {
+  if (!addon || !native) { t.skip(skipReason); return; }
+  const a = new Float32Array(6), b = new Float32Array(12), c = new Float32Array(9);
+  const args: GemmArgs = { transA: false, transB: false, m: 2, n: 4, k: 3, alpha: 1, a, aOffset: 0, lda: 3, strideA: 0,
+    b, bOffset: 0, ldb: 4, strideB: 0, beta: 0, c, cOffset: 1, ldc: 4, strideC: 0, batch: 1, addend: new Float32Array(8) };
+  assert.throws(() => native!.gemm(args), /addend has 8 elements, needs at least 9/);
+  assert.throws(() => jsBackend.gemm(args), /addend has 8 elements, needs 9 \(laid out like c\)/);
+  assert.throws(() => native!.gemm({ ...args, addend: c }), /addend must not be c itself/);
+  assert.throws(() => jsBackend.gemm({ ...args, addend: c }), /addend must not be c itself/);
 });
 
 forEachIsa("gemm: blocking edges (k across KC, m across MC, n across NR) and threads", (nb) => {
@@ -129,6 +141,14 @@ forEachIsa("gemm: blocking edges (k across KC, m across MC, n across NR) and thr
     { m: 30, n: 40, k: 2000, ta: false, tb: false, batch: 1, beta: 0.5, bias: true },
     { m: 20, n: 30, k: 0, ta: false, tb: false, batch: 2, beta: 0.5, bias: true },
     { m: 64, n: 100, k: 64, ta: false, tb: true, batch: 5, bias: true },
+    // the fused residual (addend), with and without the bias, on the same paths
+    { m: 300, n: 257, k: 801, ta: false, tb: true, batch: 1, bias: true, addend: true },
+    { m: 450, n: 33, k: 77, ta: false, tb: false, batch: 2, addend: true },
+    { m: 30, n: 40, k: 2000, ta: true, tb: false, batch: 1, bias: true, addend: true },
+    { m: 30, n: 40, k: 2000, ta: false, tb: false, batch: 1, beta: 0.5, addend: true },
+    { m: 20, n: 30, k: 0, ta: false, tb: false, batch: 2, beta: 0.5, bias: true, addend: true },
+    { m: 64, n: 100, k: 64, ta: false, tb: true, batch: 5, addend: true },
+    { m: 1576, n: 192, k: 192, ta: false, tb: true, batch: 1, bias: true, addend: true },
   ];
   const original = addon!.numThreads();
   for (const threads of [1, 2, 3]) {

@@ -23,6 +23,8 @@ describe("shape mismatches name the op and both shapes", () => {
     ["matmul vectors", () => T.matmul(T.ones([2]), T.ones([3])), /matmul: vectors of different lengths \[2\] and \[3\]/],
     ["matmul 0-d", () => T.matmul(T.ones([]), T.ones([3])), /matmul: both operands need at least one dim/],
     ["linear", () => T.linear(T.ones([2, 3]), T.ones([4, 2])), /linear: input \[2, 3\] has 3 features, weight \[4, 2\] expects 2/],
+    ["linear residual", () => T.linear(T.ones([2, 3]), T.ones([4, 3]), null, { residual: T.ones([2, 3]) }),
+      /linear: residual must have the output's shape \[2, 4\], got \[2, 3\]/],
     ["reshape", () => T.reshape(T.ones([2, 3]), [4]), /reshape: cannot reshape \[2, 3\] \(6 elements\) into \[4\]/],
     ["reshape -1", () => T.ones([2, 3]).reshape(4, -1), /reshape: cannot reshape \[2, 3\] \(6 elements\) into \[4, -1\]/],
     ["reshape two -1", () => T.ones([2, 3]).reshape(-1, -1), /reshape: only one dim can be -1/],

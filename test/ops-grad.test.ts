@@ -535,6 +535,12 @@ describe("grad: matmul", () => {
         assert.deepEqual(T.linear(x, w, b).shape, [...batch, o]);
         gradcheck((p, q, r) => T.linear(p, q, r), [x, w, b], { seed, label: "linear" });
         gradcheck((p, q) => T.linear(p, q), [x, w], { seed, label: "linear no bias" });
+        // the residual fused into the GEMM: x W^T + b + r, and as GPT-2's Conv1D (W [in, out])
+        const res = randTensor(rng, [...batch, o]), wIO = randTensor(rng, [i, o]);
+        const fused = T.linear(x, w, b, { residual: res }).data, separate = T.add(T.linear(x, w, b), res).data;
+        fused.forEach((v, k) => assert.ok(Math.abs(v - separate[k]) <= 1e-5 * (1 + Math.abs(separate[k])), `linear + residual [${k}]`));
+        gradcheck((p, q, r, s) => T.linear(p, q, r, { residual: s }), [x, w, b, res], { seed, label: "linear + residual" });
+        gradcheck((p, q, s) => T.linear(p, q, null, { weightInOut: true, residual: s }), [x, wIO, res], { seed, label: "linear in-out + residual" });
       });
   });
 });

@@ -17,6 +17,11 @@
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
+#if defined(__linux__)
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+#endif
 
 #include "dispatch.h"
 #include "threadpool.h"
@@ -182,7 +187,7 @@ napi_value PeakGflops(napi_env env, napi_callback_info info) {
 
 // --- gemm ------------------------------------------------------------------------------------
 // gemm(transA, transB, m, n, k, alpha, a, aOffset, lda, strideA, b, bOffset, ldb, strideB,
-//      beta, c, cOffset, ldc, strideC, batch[, bias])
+//      beta, c, cOffset, ldc, strideC, batch[, bias[, addend]])
 napi_value Gemm(napi_env env, napi_callback_info info) {
   Args a(env, info, "gemm", 20);
   const bool ta = a.boolean(0, "transA"), tb = a.boolean(1, "transB");
@@ -200,7 +205,10 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
   size_t lbias = 0;
   const float* bias = a.n > 20 ? a.f32(20, "bias", &lbias, true) : nullptr;  // optional [n], added to every row
   if (bias) a.need("bias", lbias, (double)n);
+  size_t laddend = 0;
+  const float* addend = a.n > 21 ? a.f32(21, "addend", &laddend, true) : nullptr;  // optional, laid out like c
   if (a.bad) return nullptr;
+  if (addend && addend == C) { a.fail("RangeError", "addend must not be c itself (use beta = 1)"); return nullptr; }
   if (m == 0 || n == 0 || batch == 0) return undef(env);
   // Stored shapes: A is (ta ? k x m : m x k), B is (tb ? n x k : k x n), C is m x n.
   const long aRows = ta ? k : m, aCols = ta ? m : k;
@@ -213,12 +221,34 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
   }
   if (ldc < n) { a.fail("RangeError", "ldc=" + std::to_string(ldc) + " < n=" + std::to_string(n)); return nullptr; }
   a.need("c", lc, (double)cOff + (double)(batch - 1) * sC + (double)(m - 1) * ldc + n);
+  if (addend) a.need("addend", laddend, (double)cOff + (double)(batch - 1) * sC + (double)(m - 1) * ldc + n);
   if (a.bad) return nullptr;
   GemmBatch gb;
-  gb.g = GemmCall{ta, tb, m, n, k, (float)alpha, A + aOff, lda, B + bOff, ldb, (float)beta, C + cOff, ldc, bias};
+  gb.g = GemmCall{ta, tb, m, n, k, (float)alpha, A + aOff, lda, B + bOff, ldb, (float)beta, C + cOff, ldc, bias, addend ? addend + cOff : nullptr};
   gb.strideA = sA; gb.strideB = sB; gb.strideC = sC; gb.batch = batch;
   gemmBatched(gb);
   return undef(env);
+}
+
+// followParent(pid): have the kernel kill this process when its parent dies (Linux). The
+// `tsformer` command restarts node with --single-threaded-gc and waits for that child; a SIGKILL
+// to the command cannot be passed on, and the child would go on alone (a training run writing
+// checkpoints beside the next one). Returns whether it is armed; if the parent is already gone
+// (its pid no longer our parent's), the process is killed at once.
+napi_value FollowParent(napi_env env, napi_callback_info info) {
+  Args a(env, info, "followParent", 1);
+  const long parent = a.integer(0, "pid");
+  if (a.bad) return nullptr;
+  bool armed = false;
+#if defined(__linux__)
+  armed = prctl(PR_SET_PDEATHSIG, SIGKILL) == 0;
+  if (armed && parent > 0 && (long)getppid() != parent) raise(SIGKILL);
+#else
+  (void)parent;
+#endif
+  napi_value r;
+  napi_get_boolean(env, armed, &r);
+  return r;
 }
 
 #include "addon_kernels.inc"
@@ -246,6 +276,7 @@ napi_value Init(napi_env env, napi_value exports) {
   const Fn fns[] = {
       {"isa", Isa}, {"setIsa", SetIsa}, {"supportedIsas", SupportedIsas},
       {"numThreads", NumThreads}, {"setNumThreads", SetNumThreads}, {"peakGflops", PeakGflops},
+      {"followParent", FollowParent},
       {"gemm", Gemm},
       TSF_KERNEL_EXPORTS
   };

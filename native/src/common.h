@@ -20,6 +20,9 @@ struct GemmCall {
   // Optional row vector [n] added to every row of C (a Linear layer's bias): C = alpha A B +
   // beta C + bias. Fused into the first k-block's tile stores, so C is written once.
   const float* bias = nullptr;
+  // Optional matrix laid out like C (row stride ldc) added to the result: a residual connection,
+  // fused the same way (the first k-block's tiles start from beta C + bias + addend).
+  const float* addend = nullptr;
 };
 
 // One attention problem for a single (batch*head) slice and a range of query rows.

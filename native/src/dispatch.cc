@@ -74,6 +74,7 @@ void gemmBatched(const GemmBatch& gb) {
     c.a = g.a + b * gb.strideA;
     c.b = g.b + b * gb.strideB;
     c.c = g.c + b * gb.strideC;
+    if (g.addend) c.addend = g.addend + b * gb.strideC;
     return c;
   };
   if (nt <= 1 || flops < 3.0e6) {

@@ -92,23 +92,28 @@ static void packB(const GemmCall& g, long p0, long kc, long j0, long nc, float* 
   }
 }
 
-// C = beta C (+ bias): what is left of the GEMM when K is 0 or alpha is 0.
+// C = beta C (+ bias) (+ addend): what is left of the GEMM when K is 0 or alpha is 0.
 static void scaleC(const GemmCall& g) {
   for (long i = 0; i < g.m; ++i) {
     float* c = g.c + i * g.ldc;
     if (g.beta == 0.0f) for (long j = 0; j < g.n; ++j) c[j] = 0.0f;
     else if (g.beta != 1.0f) for (long j = 0; j < g.n; ++j) c[j] *= g.beta;
     if (g.bias) for (long j = 0; j < g.n; ++j) c[j] += g.bias[j];
+    if (g.addend) for (long j = 0; j < g.n; ++j) c[j] += g.addend[i * g.ldc + j];
   }
 }
 
-// Before the first k-block's micro-kernel writes an mr x nr tile: tile = beta tile + bias, so
-// the kernel can then accumulate into it (beta 1). The tile is in L1 when the kernel reads it.
-static inline void biasTile(float* c, long ldc, const float* bias, int mr, int nr, float beta) {
+// Before the first k-block's micro-kernel writes an mr x nr tile: tile = beta tile + bias +
+// addend (either may be null), so the kernel can then accumulate into it (beta 1). The tile is
+// in L1 when the kernel reads it.
+static inline void initTile(float* c, long ldc, const float* bias, const float* addend, int mr, int nr, float beta) {
   for (int i = 0; i < mr; ++i) {
     float* ci = c + i * ldc;
-    if (beta == 0.0f) for (int j = 0; j < nr; ++j) ci[j] = bias[j];
-    else for (int j = 0; j < nr; ++j) ci[j] = beta * ci[j] + bias[j];
+    const float* ai = addend ? addend + i * ldc : nullptr;
+    if (beta == 0.0f) for (int j = 0; j < nr; ++j) ci[j] = 0.0f;
+    else if (beta != 1.0f) for (int j = 0; j < nr; ++j) ci[j] *= beta;
+    if (bias) for (int j = 0; j < nr; ++j) ci[j] += bias[j];
+    if (ai) for (int j = 0; j < nr; ++j) ci[j] += ai[j];
   }
 }
 
@@ -152,17 +157,19 @@ static void macroKernel(const GemmCall& g, long ic, long mc, long pc, long kc, c
   } else {
     packA(g, ic, mc, pc, kc, ap);
   }
-  // the bias goes in with the first k-block (later blocks accumulate onto it)
+  // the bias and the addend go in with the first k-block (later blocks accumulate onto them)
   const float* bias = g.bias && pc == 0 ? g.bias + cOff : nullptr;
-  const float kBeta = bias ? 1.0f : beta;  // the micro-kernels' beta
+  const float* addend = g.addend && pc == 0 ? g.addend + ic * g.ldc + cOff : nullptr;
+  const bool init = bias || addend;
+  const float kBeta = init ? 1.0f : beta;  // the micro-kernels' beta
   for (long jr = j0; jr < j1; jr += NR) {
     const int nr = (int)(j1 - jr < NR ? j1 - jr : NR);
     const float* bpan = bblk + jr * kc;
     float* c = g.c + ic * g.ldc + cOff + jr;
-    if (bias) {
+    if (init) {
       for (long ir = 0; ir < mc; ir += MR) {
         const int mr = (int)(mc - ir < MR ? mc - ir : MR);
-        biasTile(c + ir * g.ldc, g.ldc, bias + jr, mr, nr, beta);
+        initTile(c + ir * g.ldc, g.ldc, bias ? bias + jr : nullptr, addend ? addend + ir * g.ldc + jr : nullptr, mr, nr, beta);
       }
     }
     if (direct) {
@@ -247,6 +254,7 @@ static void gemmPar(const GemmCall& g, int nt, ParallelRunner run) {
         const long p0 = t * kPer, p1 = p0 + kPer < g.k ? p0 + kPer : g.k;
         GemmCall c = g;
         c.bias = nullptr;  // added once, with the sum below
+        c.addend = nullptr;
         c.k = p1 - p0;
         c.a = g.ta ? g.a + p0 * g.lda : g.a + p0;
         c.b = g.tb ? g.b + p0 : g.b + p0 * g.ldb;
@@ -265,6 +273,7 @@ static void gemmPar(const GemmCall& g, int nt, ParallelRunner run) {
           for (long j = 0; j < g.n; ++j) cr[j] += pr[j];
         }
         if (g.bias) for (long j = 0; j < g.n; ++j) cr[j] += g.bias[j];
+        if (g.addend) for (long j = 0; j < g.n; ++j) cr[j] += g.addend[i * g.ldc + j];
       }
       return;
     }

@@ -24,6 +24,8 @@ export interface MultiHeadAttendOptions {
    * values to it; cross-attention (static) projects the memory once and reuses it.
    */
   cache?: KVCache | null;
+  /** Added to the output by the output projection's GEMM (the residual connection around the block). */
+  residual?: Tensor | null;
 }
 
 /** Projected keys and values of the positions seen so far: [B, T, C] each (heads side by side). */
@@ -78,7 +80,7 @@ export class MultiHeadAttention extends Module {
       const y = query === key
         ? multiHeadAttentionPacked(fusedLinear(query, [this.query, this.key, this.value]), this.numHeads, attend) // [B, T, 3C] -> [B, T, C]
         : multiHeadAttentionPackedKV(this.query.forward(query), fusedLinear(key, [this.key, this.value]), this.numHeads, attend); // kv [B, Tk, 2C]
-      return this.out.forward(dropout(y, this.options.dropout ?? 0, this.training));
+      return this.out.forward(dropout(y, this.options.dropout ?? 0, this.training), options.residual ?? null);
     }
     const q = this.query.forward(query); // [B, Tq, C]: head h is columns h*D..(h+1)*D
     let k: Tensor, v: Tensor;
@@ -100,6 +102,6 @@ export class MultiHeadAttention extends Module {
     // all heads at once on the [B, T, H*D] layout (no split/merge copies); with a cache the
     // causal mask aligns the Tq new queries with the last Tq of the Tk positions
     const y = multiHeadAttentionFused(q, k, v, this.numHeads, attend);
-    return this.out.forward(dropout(y, this.options.dropout ?? 0, this.training));
+    return this.out.forward(dropout(y, this.options.dropout ?? 0, this.training), options.residual ?? null);
   }
 }

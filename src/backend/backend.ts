@@ -35,6 +35,12 @@ export interface GemmArgs {
   batch: number;
   /** Optional [n] row added to every row of each C_b: C = alpha op(A) op(B) + beta C + bias (a Linear layer's bias, fused). */
   bias?: F32 | null;
+  /**
+   * Optional array laid out like C (cOffset, ldc, strideC; not C itself) added to the result:
+   * C = alpha op(A) op(B) + beta C + bias + addend (a residual connection, fused: the output is
+   * written once, the residual read once).
+   */
+  addend?: F32 | null;
 }
 
 /**

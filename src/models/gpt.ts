@@ -63,8 +63,9 @@ export class Conv1D extends Module {
     this.weight = normal_(new Parameter(new Float32Array(nx * nf), [nx, nf]), 0, 0.02) as Parameter;
     this.bias = new Parameter(new Float32Array(nf), [nf]);
   }
-  forward(x: Tensor): Tensor {
-    return linear(x, this.weight, this.bias, { weightInOut: true });
+  /** With `residual`, y = x W + b + residual in one GEMM. */
+  forward(x: Tensor, residual: Tensor | null = null): Tensor {
+    return linear(x, this.weight, this.bias, { weightInOut: true, residual });
   }
 }
 
@@ -80,13 +81,20 @@ export class GPT2Attention extends Module {
     this.c_proj = new Conv1D(C, C);
     this.resid_dropout = new Dropout(config.residPdrop);
   }
-  /** x [B, T, C] -> [B, T, C]; with a cache, x holds only the new positions. */
-  forward(x: Tensor, cache: KVCache | null = null): Tensor {
+  /**
+   * x [B, T, C] -> [B, T, C] (+ residual, added by c_proj's GEMM unless dropout comes between);
+   * with a cache, x holds only the new positions.
+   */
+  forward(x: Tensor, cache: KVCache | null = null, residual: Tensor | null = null): Tensor {
     const qkv = this.c_attn.forward(x); // [B, T, 3C]
+    const project = (y: Tensor): Tensor => {
+      if (residual && !this.resid_dropout.active) return this.c_proj.forward(y, residual);
+      const out = this.resid_dropout.forward(this.c_proj.forward(y));
+      return residual ? add(out, residual) : out;
+    };
     if (!cache) {
       // masked self-attention read straight out of the fused projection (no split copies)
-      const y = multiHeadAttentionPacked(qkv, this.config.nHead, { causal: true });
-      return this.resid_dropout.forward(this.c_proj.forward(y));
+      return project(multiHeadAttentionPacked(qkv, this.config.nHead, { causal: true }));
     }
     let [q, k, v] = split(qkv, this.config.nEmbd, 2); // 3 x [B, T, C]
     if (cache.k && cache.v) {
@@ -96,8 +104,7 @@ export class GPT2Attention extends Module {
     cache.k = k;
     cache.v = v;
     // masked self-attention; with a cache the causal mask aligns the new queries with the last keys
-    const y = multiHeadAttentionFused(q, k, v, this.config.nHead, { causal: true });
-    return this.resid_dropout.forward(this.c_proj.forward(y));
+    return project(multiHeadAttentionFused(q, k, v, this.config.nHead, { causal: true }));
   }
 }
 
@@ -111,8 +118,12 @@ export class GPT2MLP extends Module {
     this.c_proj = new Conv1D(4 * config.nEmbd, config.nEmbd);
     this.dropout = new Dropout(config.residPdrop);
   }
-  forward(x: Tensor): Tensor {
-    return this.dropout.forward(this.c_proj.forward(gelu(this.c_fc.forward(x), "tanh")));
+  /** (+ residual, added by c_proj's GEMM unless dropout comes between) */
+  forward(x: Tensor, residual: Tensor | null = null): Tensor {
+    const h = gelu(this.c_fc.forward(x), "tanh");
+    if (residual && !this.dropout.active) return this.c_proj.forward(h, residual);
+    const out = this.dropout.forward(this.c_proj.forward(h));
+    return residual ? add(out, residual) : out;
   }
 }
 
@@ -129,8 +140,8 @@ export class GPT2Block extends Module {
     this.mlp = new GPT2MLP(config);
   }
   forward(x: Tensor, cache: KVCache | null = null): Tensor {
-    x = add(x, this.attn.forward(this.ln_1.forward(x), cache));
-    return add(x, this.mlp.forward(this.ln_2.forward(x)));
+    x = this.attn.forward(this.ln_1.forward(x), cache, x); // x + attn(ln_1(x))
+    return this.mlp.forward(this.ln_2.forward(x), x); // x + mlp(ln_2(x))
   }
 }
 

@@ -195,6 +195,13 @@ export class ViTSelfAttention extends Module {
   }
 }
 
+/** Dropout(Dense(x)) (+ residual): the residual goes into the GEMM unless dropout has to come between. */
+function projectAndAdd(dense: Linear, drop: Dropout, x: Tensor, residual: Tensor | null): Tensor {
+  if (residual && !drop.active) return dense.forward(x, residual);
+  const y = drop.forward(dense.forward(x));
+  return residual ? add(y, residual) : y;
+}
+
 export class ViTSelfOutput extends Module {
   dense: Linear;
   dropout: Dropout;
@@ -203,8 +210,8 @@ export class ViTSelfOutput extends Module {
     this.dense = new Linear(config.hiddenSize, config.hiddenSize);
     this.dropout = new Dropout(config.hiddenDropoutProb);
   }
-  forward(x: Tensor): Tensor {
-    return this.dropout.forward(this.dense.forward(x));
+  forward(x: Tensor, residual: Tensor | null = null): Tensor {
+    return projectAndAdd(this.dense, this.dropout, x, residual);
   }
 }
 
@@ -216,8 +223,9 @@ export class ViTAttention extends Module {
     this.attention = new ViTSelfAttention(config);
     this.output = new ViTSelfOutput(config);
   }
-  forward(x: Tensor): Tensor {
-    return this.output.forward(this.attention.forward(x));
+  /** MSA(x) (+ residual) */
+  forward(x: Tensor, residual: Tensor | null = null): Tensor {
+    return this.output.forward(this.attention.forward(x), residual);
   }
 }
 
@@ -240,8 +248,9 @@ export class ViTOutput extends Module {
     this.dense = new Linear(config.intermediateSize, config.hiddenSize);
     this.dropout = new Dropout(config.hiddenDropoutProb);
   }
-  forward(x: Tensor): Tensor {
-    return this.dropout.forward(this.dense.forward(x));
+  /** the MLP's second layer (+ residual; Hugging Face's ViTOutput takes it too) */
+  forward(x: Tensor, residual: Tensor | null = null): Tensor {
+    return projectAndAdd(this.dense, this.dropout, x, residual);
   }
 }
 
@@ -263,8 +272,9 @@ export class ViTLayer extends Module {
   }
 
   forward(z: Tensor): Tensor {
-    const z1 = add(this.attention.forward(this.layernorm_before.forward(z)), z);
-    return add(this.output.forward(this.intermediate.forward(this.layernorm_after.forward(z1))), z1);
+    // each "+ z" is added by the GEMM of the sublayer's last projection
+    const z1 = this.attention.forward(this.layernorm_before.forward(z), z); // z' = MSA(LN(z)) + z
+    return this.output.forward(this.intermediate.forward(this.layernorm_after.forward(z1)), z1); // MLP(LN(z')) + z'
   }
 }
 

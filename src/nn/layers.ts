@@ -34,8 +34,9 @@ export class Linear extends Module {
     }
   }
 
-  forward(x: Tensor): Tensor {
-    return linear(x, this.weight, this.bias);
+  /** With `residual` (the output's shape), y = x W^T + b + residual in one GEMM. */
+  forward(x: Tensor, residual: Tensor | null = null): Tensor {
+    return linear(x, this.weight, this.bias, { residual });
   }
 }
 
@@ -96,6 +97,11 @@ export class Dropout extends Module {
 
   forward(x: Tensor): Tensor {
     return dropout(x, this.p, this.training);
+  }
+
+  /** Whether forward() changes anything (training with p > 0); when not, a residual sum around it can be fused. */
+  get active(): boolean {
+    return this.training && this.p > 0;
   }
 }
 

@@ -115,7 +115,18 @@ export function dropout(x: Tensor, p = 0.5, training = true, generator: Generato
  * y = x W^T + b with W [out, in] (PyTorch's layout), as one op: the GEMM reads W transposed
  * in place and starts from the bias rows (beta = 1), so no transpose and no separate add.
  */
-export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, options: { weightInOut?: boolean } = {}): Tensor {
+export interface LinearOptions {
+  /** W stored [in, out] (GPT-2's Conv1D): y = x W + b. */
+  weightInOut?: boolean;
+  /**
+   * A tensor of the output's shape added to it: y = x W^T + b + residual, the residual
+   * connection around a sublayer fused into its last projection (the GEMM starts each output
+   * tile from it, so the sum is written once and no separate add runs).
+   */
+  residual?: Tensor | null;
+}
+
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, options: LinearOptions = {}): Tensor {
   assertFloat("linear", x);
   // weightInOut: W stored [in, out] (GPT-2's Conv1D), y = x W + b
   const inOut = options.weightInOut ?? false;
@@ -129,16 +140,26 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   }
   const rows = inF === 0 ? 0 : x.numel / inF;
   const outShape = [...x.shape.slice(0, -1), outF];
+  const residual = options.residual ?? null;
+  if (residual) {
+    assertFloat("linear", residual, "residual");
+    if (!shapesEqual(residual.shape, outShape)) {
+      throw new RangeError(`linear: residual must have the output's shape ${formatShape(outShape)}, got ${formatShape(residual.shape)}`);
+    }
+  }
   const out = emptyFloat32(rows * outF); // the GEMM writes all of it (beta 0)
   const xd = x.data as Float32Array, wd = weight.data as Float32Array;
   const gemm = (transA: boolean, transB: boolean, m: number, n: number, k: number, a: Float32Array, lda: number,
-    b: Float32Array, ldb: number, c: Float32Array, ldc: number, addRow: Float32Array | null = null): void =>
+    b: Float32Array, ldb: number, c: Float32Array, ldc: number, addRow: Float32Array | null = null,
+    addend: Float32Array | null = null): void =>
     backend().gemm({ transA, transB, m, n, k, alpha: 1, a, aOffset: 0, lda, strideA: 0, b, bOffset: 0, ldb, strideB: 0,
-      beta: 0, c, cOffset: 0, ldc, strideC: 0, batch: 1, bias: addRow });
+      beta: 0, c, cOffset: 0, ldc, strideC: 0, batch: 1, bias: addRow, addend });
   const ldw = inOut ? outF : inF;
-  // [rows, in] @ W^T (or @ W), + b added to each row as the GEMM stores its tiles
-  gemm(false, !inOut, rows, outF, inF, xd, inF, wd, ldw, out, outF, bias ? (bias.data as Float32Array) : null);
+  // [rows, in] @ W^T (or @ W), + b added to each row (+ the residual) as the GEMM stores its tiles
+  gemm(false, !inOut, rows, outF, inF, xd, inF, wd, ldw, out, outF, bias ? (bias.data as Float32Array) : null,
+    residual ? (residual.data as Float32Array) : null);
   const inputs = bias ? [x, weight, bias] : [x, weight];
+  if (residual) inputs.push(residual);
   return Tensor.fromOp("linear", out, outShape, inputs, (g) => {
     const gd = g.data as Float32Array;
     const grads: (Tensor | null)[] = [null, null, null];
@@ -158,6 +179,8 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
       backend().reduce("sum", gd, 1, rows, outF, db); // db = column sums of G
       grads[2] = new Tensor(db, bias.shape);
     }
-    return bias ? grads : grads.slice(0, 2);
+    const out = bias ? grads : grads.slice(0, 2);
+    if (residual) out.push(g); // d(y)/d(residual) = identity: the gradient passes through as it is
+    return out;
   });
 }

@@ -37,15 +37,21 @@ export class FeedForward extends Module {
     this.dropout = new Dropout(p);
   }
 
-  forward(x: Tensor): Tensor {
-    return this.linear2.forward(this.dropout.forward(activate(this.linear1.forward(x), this.activation)));
+  /** (+ residual, added by linear2's GEMM) */
+  forward(x: Tensor, residual: Tensor | null = null): Tensor {
+    return this.linear2.forward(this.dropout.forward(activate(this.linear1.forward(x), this.activation)), residual);
   }
 }
 
-/** x + Dropout(Sublayer(x)), with the norm placed before (pre) or after (post). */
-function residual(x: Tensor, norm: LayerNorm, drop: Dropout, normFirst: boolean, sublayer: (h: Tensor) => Tensor): Tensor {
-  if (normFirst) return add(x, drop.forward(sublayer(norm.forward(x))));
-  return norm.forward(add(x, drop.forward(sublayer(x))));
+/**
+ * x + Dropout(Sublayer(x)), with the norm placed before (pre) or after (post). Without dropout
+ * the sublayer gets x to add in its last projection's GEMM (one write instead of a write and an add).
+ */
+function residual(x: Tensor, norm: LayerNorm, drop: Dropout, normFirst: boolean,
+  sublayer: (h: Tensor, residual: Tensor | null) => Tensor): Tensor {
+  const h = normFirst ? norm.forward(x) : x;
+  const y = drop.active ? add(x, drop.forward(sublayer(h, null))) : sublayer(h, x);
+  return normFirst ? y : norm.forward(y);
 }
 
 export class TransformerEncoderLayer extends Module {
@@ -70,8 +76,8 @@ export class TransformerEncoderLayer extends Module {
   /** x [B, T, C]; mask broadcastable to [B, H, T, T] (e.g. padding as [B, 1, 1, T]). */
   forward(x: Tensor, mask?: Tensor | null): Tensor {
     const nf = this.config.normFirst;
-    x = residual(x, this.norm1, this.dropout1, nf, (h) => this.selfAttn.forward(h, h, h, { mask }));
-    return residual(x, this.norm2, this.dropout2, nf, (h) => this.feedForward.forward(h));
+    x = residual(x, this.norm1, this.dropout1, nf, (h, r) => this.selfAttn.forward(h, h, h, { mask, residual: r }));
+    return residual(x, this.norm2, this.dropout2, nf, (h, r) => this.feedForward.forward(h, r));
   }
 }
 
@@ -103,10 +109,10 @@ export class TransformerDecoderLayer extends Module {
   /** Masked self-attention, cross-attention over the encoder's memory, feed-forward. */
   forward(x: Tensor, memory: Tensor, memoryMask?: Tensor | null, cache?: DecoderLayerCache | null): Tensor {
     const nf = this.config.normFirst;
-    x = residual(x, this.norm1, this.dropout1, nf, (h) => this.selfAttn.forward(h, h, h, { causal: true, cache: cache?.self }));
-    x = residual(x, this.norm2, this.dropout2, nf, (h) =>
-      this.crossAttn.forward(h, memory, memory, { mask: memoryMask, cache: cache?.cross }));
-    return residual(x, this.norm3, this.dropout3, nf, (h) => this.feedForward.forward(h));
+    x = residual(x, this.norm1, this.dropout1, nf, (h, r) => this.selfAttn.forward(h, h, h, { causal: true, cache: cache?.self, residual: r }));
+    x = residual(x, this.norm2, this.dropout2, nf, (h, r) =>
+      this.crossAttn.forward(h, memory, memory, { mask: memoryMask, cache: cache?.cross, residual: r }));
+    return residual(x, this.norm3, this.dropout3, nf, (h, r) => this.feedForward.forward(h, r));
   }
 }
 

@@ -6,6 +6,12 @@ export function gemm(g: GemmArgs): void {
   const { m, n, k, alpha, beta, a, b, c, lda, ldb, ldc, transA, transB } = g;
   const bias = g.bias ?? null;
   if (bias && bias.length < n) throw new RangeError(`gemm: bias has ${bias.length} elements, needs ${n}`);
+  const addend = g.addend ?? null;
+  if (addend) {
+    if (addend === c) throw new RangeError("gemm: addend must not be c itself (use beta = 1)");
+    const need = m === 0 || n === 0 || g.batch === 0 ? 0 : g.cOffset + (g.batch - 1) * g.strideC + (m - 1) * ldc + n;
+    if (addend.length < need) throw new RangeError(`gemm: addend has ${addend.length} elements, needs ${need} (laid out like c)`);
+  }
   const row = new Float64Array(n);
   for (let bi = 0; bi < g.batch; bi++) {
     const ao = g.aOffset + bi * g.strideA;
@@ -39,6 +45,7 @@ export function gemm(g: GemmArgs): void {
       if (beta === 0) for (let j = 0; j < n; j++) c[cr + j] = alpha * row[j];
       else for (let j = 0; j < n; j++) c[cr + j] = alpha * row[j] + beta * c[cr + j];
       if (bias) for (let j = 0; j < n; j++) c[cr + j] += bias[j];
+      if (addend) for (let j = 0; j < n; j++) c[cr + j] += addend[cr + j];
     }
   }
 }

@@ -34,10 +34,13 @@ export interface NativeAddon {
    * vector multiply-add chains, best of several runs within about `seconds`. For rooflines.
    */
   peakGflops(seconds: number): number;
+  /** Linux: SIGKILL this process when its parent dies (bin/tsformer.js's restarted child); whether it is armed. */
+  followParent(pid: number): boolean;
   gemm(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
     a: F32, aOffset: number, lda: number, strideA: number,
     b: F32, bOffset: number, ldb: number, strideB: number,
-    beta: number, c: F32, cOffset: number, ldc: number, strideC: number, batch: number, bias?: F32 | null): void;
+    beta: number, c: F32, cOffset: number, ldc: number, strideC: number, batch: number, bias?: F32 | null,
+    addend?: F32 | null): void;
   softmax(x: F32, rows: number, cols: number, out: F32): void;
   softmaxBackward(y: F32, dy: F32, rows: number, cols: number, dx: F32): void;
   logSoftmax(x: F32, rows: number, cols: number, out: F32): void;

@@ -55,7 +55,7 @@ export function createNativeBackend(base: Backend, addon: NativeAddon | null = l
 
     gemm(g: GemmArgs): void {
       A.gemm(g.transA, g.transB, g.m, g.n, g.k, g.alpha, g.a, g.aOffset, g.lda, g.strideA,
-        g.b, g.bOffset, g.ldb, g.strideB, g.beta, g.c, g.cOffset, g.ldc, g.strideC, g.batch, g.bias ?? null);
+        g.b, g.bOffset, g.ldb, g.strideB, g.beta, g.c, g.cOffset, g.ldc, g.strideC, g.batch, g.bias ?? null, g.addend ?? null);
     },
 
     unary(op: UnaryOp, x: F32, out: F32): void {
