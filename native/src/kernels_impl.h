@@ -228,10 +228,26 @@ static inline VF vgeluGrad(VF x) {
 // --- row-wise ------------------------------------------------------------------------------
 
 static float rowMax(const float* x, long n) {
+  long j = 0;
   float mx = -__builtin_inff();
-  TSF_SIMD_MAX(mx)
-  for (long j = 0; j < n; ++j) mx = x[j] > mx ? x[j] : mx;
+  if (n >= VL) {  // whole vectors, then a tree across the lanes (NaN never wins, as below)
+    VF m = vsplat(-__builtin_inff());
+    for (; j + VL <= n; j += VL) { const VF v = vld(x + j); m = v > m ? v : m; }
+    mx = vhmax(m);
+  }
+  for (; j < n; ++j) mx = x[j] > mx ? x[j] : mx;
   return mx;
+}
+
+// sum of exp(x[j] - mx) over a row whose maximum is mx (every argument <= 0)
+static float rowSumExp(const float* x, long n, float mx) {
+  const VF vm = vsplat(mx);
+  VF s = VF{};
+  long j = 0;
+  for (; j + VL <= n; j += VL) s += vexpNonPos(vld(x + j) - vm);
+  float tail = 0.0f;
+  for (; j < n; ++j) tail += fexp(x[j] - mx);
+  return vhsum(s) + tail;
 }
 
 static void softmax(const float* x, float* y, long rows, long cols) {
@@ -243,14 +259,17 @@ static void softmax(const float* x, float* y, long rows, long cols) {
       for (long j = 0; j < cols; ++j) yr[j] = 0.0f;
       continue;
     }
-    float s = 0.0f;
-    TSF_SIMD_SUM(s)
-    for (long j = 0; j < cols; ++j) {
-      const float e = fexp(xr[j] - mx);
-      yr[j] = e;
-      s += e;
+    const VF vm = vsplat(mx);
+    VF sv = VF{};
+    long j = 0;
+    for (; j + VL <= cols; j += VL) {
+      const VF e = vexpNonPos(vld(xr + j) - vm);
+      vst(yr + j, e);
+      sv += e;
     }
-    const float inv = 1.0f / s;
+    float s = 0.0f;
+    for (; j < cols; ++j) { const float e = fexp(xr[j] - mx); yr[j] = e; s += e; }
+    const float inv = 1.0f / (vhsum(sv) + s);
     TSF_SIMD
     for (long j = 0; j < cols; ++j) yr[j] *= inv;
   }
@@ -272,10 +291,7 @@ static void softmaxBackward(const float* y, const float* dy, float* dx, long row
 static float rowLse(const float* xr, long cols) {
   const float mx = rowMax(xr, cols);
   if (mx == -__builtin_inff() || mx == __builtin_inff()) return mx;
-  float s = 0.0f;
-  TSF_SIMD_SUM(s)
-  for (long j = 0; j < cols; ++j) s += fexp(xr[j] - mx);
-  return mx + logf(s);
+  return mx + logf(rowSumExp(xr, cols, mx));
 }
 
 static void logSoftmax(const float* x, float* y, long rows, long cols) {
@@ -393,8 +409,10 @@ static void crossEntropy(const float* logits, const int32_t* targets, long rows,
     if (dlogits) {
       float* dr = dlogits + r * cols;
       const float q0 = eps / (float)cols;
-      TSF_SIMD
-      for (long j = 0; j < cols; ++j) dr[j] = (fexp(xr[j] - lse) - q0) * gradScale;
+      const VF vl = vsplat(lse), vq = vsplat(q0), vs = vsplat(gradScale);
+      long j = 0;
+      for (; j + VL <= cols; j += VL) vst(dr + j, (vexpNonPos(vld(xr + j) - vl) - vq) * vs);  // x - lse <= 0
+      for (; j < cols; ++j) dr[j] = (fexp(xr[j] - lse) - q0) * gradScale;
       dr[t] = (fexp(xr[t] - lse) - (1.0f - eps + q0)) * gradScale;
     }
   }
