@@ -102,24 +102,20 @@ forEachIsa("gemm: random small shapes, all transposes, strides and offsets", (nb
   }
 });
 
-test("gemm: a bias shorter than n is refused by both backends", (t) => {
-  if (!addon || !native) { t.skip(skipReason); return; }
-  const a = new Float32Array(6), b = new Float32Array(12), c = new Float32Array(8);
-  const args: GemmArgs = { transA: false, transB: false, m: 2, n: 4, k: 3, alpha: 1, a, aOffset: 0, lda: 3, strideA: 0,
-    b, bOffset: 0, ldb: 4, strideB: 0, beta: 0, c, cOffset: 0, ldc: 4, strideC: 0, batch: 1, bias: new Float32Array(3) };
-  assert.throws(() => native!.gemm(args), /bias has 3 elements, needs at least 4/);
-  assert.throws(() => jsBackend.gemm(args), /bias has 3 elements, needs 4/);
-});
-
-test("gemm: an addend shorter than c's layout, or c itself, is refused by both backends", (t) => {
+test("gemm: a bias shorter than n, an addend shorter than c's layout, or c itself as the addend, are refused by both backends", (t) => {
   if (!addon || !native) { t.skip(skipReason); return; }
   const a = new Float32Array(6), b = new Float32Array(12), c = new Float32Array(9);
   const args: GemmArgs = { transA: false, transB: false, m: 2, n: 4, k: 3, alpha: 1, a, aOffset: 0, lda: 3, strideA: 0,
-    b, bOffset: 0, ldb: 4, strideB: 0, beta: 0, c, cOffset: 1, ldc: 4, strideC: 0, batch: 1, addend: new Float32Array(8) };
-  assert.throws(() => native!.gemm(args), /addend has 8 elements, needs at least 9/);
-  assert.throws(() => jsBackend.gemm(args), /addend has 8 elements, needs 9 \(laid out like c\)/);
-  assert.throws(() => native!.gemm({ ...args, addend: c }), /addend must not be c itself/);
-  assert.throws(() => jsBackend.gemm({ ...args, addend: c }), /addend must not be c itself/);
+    b, bOffset: 0, ldb: 4, strideB: 0, beta: 0, c, cOffset: 1, ldc: 4, strideC: 0, batch: 1 };
+  const refused: Array<[Partial<GemmArgs>, RegExp, RegExp]> = [
+    [{ bias: new Float32Array(3) }, /bias has 3 elements, needs at least 4/, /bias has 3 elements, needs 4/],
+    [{ addend: new Float32Array(8) }, /addend has 8 elements, needs at least 9/, /addend has 8 elements, needs 9 \(laid out like c\)/],
+    [{ addend: c }, /addend must not be c itself/, /addend must not be c itself/],
+  ];
+  for (const [extra, fromNative, fromJs] of refused) {
+    assert.throws(() => native!.gemm({ ...args, ...extra }), fromNative);
+    assert.throws(() => jsBackend.gemm({ ...args, ...extra }), fromJs);
+  }
 });
 
 forEachIsa("gemm: blocking edges (k across KC, m across MC, n across NR) and threads", (nb) => {
