@@ -315,3 +315,38 @@ test("withBackend runs on the named backend and restores the previous one, even 
     if (backendName() !== before) throw new Error(`backend not restored after ${name}`);
   }
 });
+
+test("backward: a leaf keeps the gradient array its op allocated for it alone; shared gradients and the seed are copied", () => {
+  T.manualSeed(5);
+  const slice = Float32Array.prototype.slice;
+  let copies = 0;
+  Float32Array.prototype.slice = function (this: Float32Array, ...args: Parameters<Float32Array["slice"]>) {
+    copies++;
+    return slice.apply(this, args);
+  };
+  try {
+    // a Linear's dW and db and a LayerNorm's dgamma/dbeta are their ops' own arrays: no copy
+    const x = T.randn([4, 3]), w = T.randn([2, 3], { requiresGrad: true }), b = T.randn([2], { requiresGrad: true });
+    const g = T.randn([2]), beta = T.randn([2]);
+    g.requiresGrad_(); beta.requiresGrad_();
+    copies = 0;
+    T.layerNorm(T.linear(x, w, b), [2], g, beta).sum().backward();
+    assert.equal(copies, 0, "leaf gradients were copied");
+    // add hands one gradient to both inputs: each leaf gets its own copy, so an optimizer editing
+    // one .grad in place leaves the other alone
+    const p = T.randn([3], { requiresGrad: true }), q = T.randn([3], { requiresGrad: true });
+    copies = 0;
+    T.add(p, q).sum().backward();
+    assert.equal(copies, 2);
+    assert.notEqual(p.grad!.data, q.grad!.data);
+    p.grad!.data[0] = 99;
+    assert.equal(q.grad!.data[0], 1);
+    // the caller's seed is never taken
+    const leaf = T.randn([3], { requiresGrad: true }), seed = T.randn([3]);
+    leaf.backward(seed);
+    assert.notEqual(leaf.grad!.data, seed.data);
+    assert.deepEqual(Array.from(leaf.grad!.data), Array.from(seed.data));
+  } finally {
+    Float32Array.prototype.slice = slice;
+  }
+});

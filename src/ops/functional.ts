@@ -64,8 +64,8 @@ export function layerNorm(x: Tensor, normalizedShape: number | number[], weight?
     const dw = weight ? new Float32Array(cols) : null, db = bias ? new Float32Array(cols) : null;
     backend().layerNormBackward(x.data as Float32Array, w, mean, rstd, g.data as Float32Array, rows, cols, dx, dw, db);
     const grads: (Tensor | null)[] = [new Tensor(dx, x.shape)];
-    if (weight) grads.push(new Tensor(dw!, ns));
-    if (bias) grads.push(new Tensor(db!, ns));
+    if (weight) grads.push(Tensor.freshGrad(dw!, ns));
+    if (bias) grads.push(Tensor.freshGrad(db!, ns));
     return grads;
   });
 }
@@ -90,7 +90,7 @@ export function embedding(ids: Tensor, weight: Tensor): Tensor {
       const row = idx[i] * C, src = i * C;
       for (let j = 0; j < C; j++) dw[row + j] += gd[src + j];
     }
-    return [new Tensor(dw, weight.shape)];
+    return [Tensor.freshGrad(dw, weight.shape)];
   });
 }
 
@@ -172,12 +172,12 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
       const dw = emptyFloat32(weight.numel);
       if (inOut) gemm(true, false, inF, outF, rows, xd, inF, gd, outF, dw, outF); // dW = X^T G
       else gemm(true, false, outF, inF, rows, gd, outF, xd, inF, dw, inF); // dW = G^T X
-      grads[1] = new Tensor(dw, weight.shape);
+      grads[1] = Tensor.freshGrad(dw, weight.shape);
     }
     if (bias && bias.requiresGrad) {
       const db = new Float32Array(outF);
       backend().reduce("sum", gd, 1, rows, outF, db); // db = column sums of G
-      grads[2] = new Tensor(db, bias.shape);
+      grads[2] = Tensor.freshGrad(db, bias.shape);
     }
     const out = bias ? grads : grads.slice(0, 2);
     if (residual) out.push(g); // d(y)/d(residual) = identity: the gradient passes through as it is

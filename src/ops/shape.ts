@@ -297,7 +297,7 @@ function sliceRaw(g: Tensor, d: number, start: number, len: number): Tensor {
   for (let o = 0; o < outer; o++) {
     copyRun(g.data, (o * n + start) * inner, out, o * len * inner, len * inner);
   }
-  return new Tensor(out, shape);
+  return Tensor.freshGrad(out, shape); // one input's own piece (fusedLinear's weights take theirs as .grad)
 }
 
 /** Join tensors of one shape along a new dim. */

@@ -73,6 +73,16 @@ export class Tensor {
   }
 
   /** Build an op's result: records the grad fn when grad mode is on and an input needs grad. */
+  /**
+   * A gradient array the calling backward function has just allocated for one input and keeps no
+   * other reference to (a Linear's dW, a LayerNorm's dgamma): a leaf may take it as its .grad as
+   * it is instead of copying it, as PyTorch takes a gradient nobody else holds.
+   */
+  static freshGrad(data: Float32Array, shape: readonly number[]): Tensor {
+    freshGradients.add(data);
+    return new Tensor(data, shape);
+  }
+
   static fromOp(
     name: string,
     data: Float32Array | Int32Array,
@@ -258,6 +268,9 @@ export function setGradientAdder(fn: ArrayAdder | null): void {
   addArrays = fn ?? addArraysJs;
 }
 
+/** Gradient arrays that a backward function allocated for one input alone (Tensor.freshGrad). */
+const freshGradients = new WeakSet<object>();
+
 function accumulate(into: Tensor | undefined, g: Tensor): Tensor {
   if (!into) return g;
   const out = emptyFloat32(into.data.length);
@@ -269,11 +282,14 @@ function accumulate(into: Tensor | undefined, g: Tensor): Tensor {
 class GradSums {
   private sums = new Map<Tensor, Tensor>();
   private owned = new Set<Tensor>();
+  /** How many times each array's memory has been handed to a tensor in this pass (shared: > 1). */
+  private uses = new Map<ArrayBufferLike, number>();
 
   add(t: Tensor, g: Tensor): void {
     const cur = this.sums.get(t);
     if (!cur) {
       this.sums.set(t, g); // may alias an op's output or another input's gradient: never written
+      this.use(g);
       return;
     }
     if (this.owned.has(cur)) {
@@ -282,7 +298,18 @@ class GradSums {
     }
     const sum = accumulate(cur, g);
     this.owned.add(sum);
+    freshGradients.add(sum.data);
+    this.use(sum);
     this.sums.set(t, sum);
+  }
+
+  use(g: Tensor): void {
+    this.uses.set(g.data.buffer, (this.uses.get(g.data.buffer) ?? 0) + 1);
+  }
+
+  /** Whether a leaf may keep g's array as its .grad: allocated for it alone and never handed elsewhere. */
+  adoptable(g: Tensor): boolean {
+    return freshGradients.has(g.data) && this.uses.get(g.data.buffer) === 1;
   }
 
   take(t: Tensor): Tensor | undefined {
@@ -312,6 +339,7 @@ function runBackward(root: Tensor, seed: Tensor, retainGraph: boolean): void {
   const order = topoSort(root);
   const grads = new GradSums();
   grads.add(root, seed);
+  grads.use(seed); // the caller's array: never adopted
   const prev = gradEnabled;
   gradEnabled = false;
   try {
@@ -321,9 +349,11 @@ function runBackward(root: Tensor, seed: Tensor, retainGraph: boolean): void {
       if (!g) continue;
       const fn = t.gradFn;
       if (!fn || (t as unknown as { _retainGrad: boolean })._retainGrad) {
-        // Leaf (or retained): accumulate into .grad, like PyTorch.
-        // Copy: grads handed to several inputs may share one array, and optimizers edit .grad in place.
-        t.grad = t.grad ? accumulate(t.grad, g) : new Tensor(g.data.slice(), g.shape);
+        // Leaf (or retained): accumulate into .grad, like PyTorch. Optimizers edit .grad in place,
+        // so a leaf keeps g's own array only when it was allocated for this leaf alone (a Linear's
+        // dW: 51 MB a GPT step not copied); grads handed to several inputs may share one array.
+        t.grad = t.grad ? accumulate(t.grad, g)
+          : !fn && grads.adoptable(g) ? new Tensor(g.data, g.shape) : new Tensor(g.data.slice(), g.shape);
         if (!fn) continue;
       }
       const inputGrads = fn.backward(g);
