@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { availableBackends, getBackend, manualSeed, randn, withBackend, scaledDotProductAttention, multiHeadAttentionFused, multiHeadAttentionPacked, multiHeadAttentionPackedKV, attention, tensor, narrow, cat, Tensor, MultiHeadAttention } from "../src/index.js";
-import { Linear, fusedLinear } from "../src/nn/index.js";
+import { Dropout, Linear, fusedLinear, projectWithResidual } from "../src/nn/index.js";
 const { splitHeads, mergeHeads } = attention;
 
 function closeArrays(a: ArrayLike<number>, b: ArrayLike<number>, what: string, tol = 2e-5): void {
@@ -171,4 +171,28 @@ test("linear with an [in, out] weight (GPT-2's Conv1D) equals x W + b, gradients
   closeArrays(g1[1], w.grad!.data, "dw", 1e-5);
   closeArrays(g1[2], b.grad!.data, "db", 1e-5);
   assert.throws(() => linear(x, w, b), /input \[2, 3, 5\] has 5 features, weight \[5, 4\] expects 4/);
+});
+
+test("projectWithResidual: the residual goes into the projection's GEMM without dropout, after the dropout with it", () => {
+  manualSeed(29);
+  const dense = new Linear(6, 4), x = randn([3, 6]), r = randn([3, 4]);
+  const drop = new Dropout(0.5);
+  const calls: (Tensor | null)[] = [];
+  const project = (res: Tensor | null) => { calls.push(res); return dense.forward(x, res); };
+  drop.eval(); // inactive: one fused call
+  const fused = projectWithResidual(project, drop, r);
+  assert.deepEqual(calls, [r]);
+  closeArrays(fused.data, dense.forward(x).add(r).data, "fused", 1e-6);
+  drop.train(); // active: project alone, dropout, then the sum
+  calls.length = 0;
+  manualSeed(31);
+  const y = projectWithResidual(project, drop, r);
+  assert.deepEqual(calls, [null]);
+  manualSeed(31);
+  closeArrays(y.data, drop.forward(dense.forward(x)).add(r).data, "dropout then sum", 1e-6);
+  assert.ok(Array.from(y.data).some((v, i) => Math.abs(v - fused.data[i]) > 1e-3), "dropout changed something");
+  manualSeed(37); // no residual: the projection through the dropout, nothing added
+  const plain = projectWithResidual(project, drop, null);
+  manualSeed(37);
+  closeArrays(plain.data, drop.forward(dense.forward(x)).data, "no residual", 1e-6);
 });

@@ -2,7 +2,7 @@
 // positions and the output projection tied to the token embedding. Names follow Hugging
 // Face's GPT2LMHeadModel, including its Conv1D layers whose weight is [in, out].
 
-import { Dropout, Embedding, LayerNorm } from "../nn/layers.js";
+import { Dropout, Embedding, LayerNorm, projectWithResidual } from "../nn/layers.js";
 import { ModuleList } from "../nn/containers.js";
 import { normal_, zeros_ } from "../nn/init.js";
 import { Module, Parameter } from "../nn/module.js";
@@ -87,11 +87,7 @@ export class GPT2Attention extends Module {
    */
   forward(x: Tensor, cache: KVCache | null = null, residual: Tensor | null = null): Tensor {
     const qkv = this.c_attn.forward(x); // [B, T, 3C]
-    const project = (y: Tensor): Tensor => {
-      if (residual && !this.resid_dropout.active) return this.c_proj.forward(y, residual);
-      const out = this.resid_dropout.forward(this.c_proj.forward(y));
-      return residual ? add(out, residual) : out;
-    };
+    const project = (y: Tensor): Tensor => projectWithResidual((r) => this.c_proj.forward(y, r), this.resid_dropout, residual);
     if (!cache) {
       // masked self-attention read straight out of the fused projection (no split copies)
       return project(multiHeadAttentionPacked(qkv, this.config.nHead, { causal: true }));
@@ -121,9 +117,7 @@ export class GPT2MLP extends Module {
   /** (+ residual, added by c_proj's GEMM unless dropout comes between) */
   forward(x: Tensor, residual: Tensor | null = null): Tensor {
     const h = gelu(this.c_fc.forward(x), "tanh");
-    if (residual && !this.dropout.active) return this.c_proj.forward(h, residual);
-    const out = this.dropout.forward(this.c_proj.forward(h));
-    return residual ? add(out, residual) : out;
+    return projectWithResidual((r) => this.c_proj.forward(h, r), this.dropout, residual);
   }
 }
 

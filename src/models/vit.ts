@@ -5,7 +5,7 @@
 // run a pre-norm Transformer encoder, and classify from the [CLS] token (eq. 1-4).
 // Parameter names follow Hugging Face's ViTForImageClassification.
 
-import { Conv2d, Dropout, LayerNorm, Linear, fusedLinear } from "../nn/layers.js";
+import { Conv2d, Dropout, LayerNorm, Linear, fusedLinear, projectWithResidual } from "../nn/layers.js";
 import { ModuleList } from "../nn/containers.js";
 import { truncNormal_, zeros_ } from "../nn/init.js";
 import { Module, Parameter } from "../nn/module.js";
@@ -195,13 +195,6 @@ export class ViTSelfAttention extends Module {
   }
 }
 
-/** Dropout(Dense(x)) (+ residual): the residual goes into the GEMM unless dropout has to come between. */
-function projectAndAdd(dense: Linear, drop: Dropout, x: Tensor, residual: Tensor | null): Tensor {
-  if (residual && !drop.active) return dense.forward(x, residual);
-  const y = drop.forward(dense.forward(x));
-  return residual ? add(y, residual) : y;
-}
-
 export class ViTSelfOutput extends Module {
   dense: Linear;
   dropout: Dropout;
@@ -211,7 +204,7 @@ export class ViTSelfOutput extends Module {
     this.dropout = new Dropout(config.hiddenDropoutProb);
   }
   forward(x: Tensor, residual: Tensor | null = null): Tensor {
-    return projectAndAdd(this.dense, this.dropout, x, residual);
+    return projectWithResidual((r) => this.dense.forward(x, r), this.dropout, residual);
   }
 }
 
@@ -250,7 +243,7 @@ export class ViTOutput extends Module {
   }
   /** the MLP's second layer (+ residual; Hugging Face's ViTOutput takes it too) */
   forward(x: Tensor, residual: Tensor | null = null): Tensor {
-    return projectAndAdd(this.dense, this.dropout, x, residual);
+    return projectWithResidual((r) => this.dense.forward(x, r), this.dropout, residual);
   }
 }
 

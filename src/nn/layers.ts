@@ -1,7 +1,7 @@
 // The basic layers: Linear, Embedding, LayerNorm, Dropout, convolutions, pooling, activations.
 
 import { conv1d, conv2d, conv3d, type ConvOptions, maxPool2d, avgPool2d, type PoolOptions } from "../ops/conv.js";
-import { gelu, relu, sigmoid, silu, tanh } from "../ops/elementwise.js";
+import { add, gelu, relu, sigmoid, silu, tanh } from "../ops/elementwise.js";
 import { dropout, embedding, layerNorm, linear, logSoftmax, softmax } from "../ops/functional.js";
 import { cat, flatten } from "../ops/shape.js";
 import { tupleOf } from "../ops/shape.js";
@@ -103,6 +103,17 @@ export class Dropout extends Module {
   get active(): boolean {
     return this.training && this.p > 0;
   }
+}
+
+/**
+ * residual + Dropout(project(null)) for a sublayer whose last step is a projection that can add
+ * a residual in its GEMM (Linear/Conv1D forward(x, residual)): with dropout off, project(residual)
+ * writes the sum at once; with dropout on, the sum waits until after the dropout.
+ */
+export function projectWithResidual(project: (residual: Tensor | null) => Tensor, drop: Dropout, residual: Tensor | null): Tensor {
+  if (residual && !drop.active) return project(residual);
+  const y = drop.forward(project(null));
+  return residual ? add(y, residual) : y;
 }
 
 abstract class ConvNd extends Module {

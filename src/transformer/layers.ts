@@ -2,9 +2,9 @@
 // wrapped in residual connections and layer norm, post-norm as in the paper or pre-norm.
 
 import { KVCache, MultiHeadAttention } from "../attention/multi-head.js";
-import { Dropout, LayerNorm, Linear } from "../nn/layers.js";
+import { Dropout, LayerNorm, Linear, projectWithResidual } from "../nn/layers.js";
 import { Module } from "../nn/module.js";
-import { add, gelu, relu } from "../ops/elementwise.js";
+import { gelu, relu } from "../ops/elementwise.js";
 import type { Tensor } from "../tensor/tensor.js";
 
 export type Activation = "relu" | "gelu" | "geluTanh";
@@ -50,7 +50,7 @@ export class FeedForward extends Module {
 function residual(x: Tensor, norm: LayerNorm, drop: Dropout, normFirst: boolean,
   sublayer: (h: Tensor, residual: Tensor | null) => Tensor): Tensor {
   const h = normFirst ? norm.forward(x) : x;
-  const y = drop.active ? add(x, drop.forward(sublayer(h, null))) : sublayer(h, x);
+  const y = projectWithResidual((r) => sublayer(h, r), drop, x);
   return normFirst ? y : norm.forward(y);
 }
 
