@@ -2,7 +2,9 @@
 // Included inside an ISA-specific anonymous namespace that defines:
 //   constexpr int MR, NR; constexpr long KC, MC, NC;
 //   void ukr(long kc, const float* A, long rsA, long csA, const float* B, float* C, long ldc,
-//            float beta, int mr, int nr);
+//            float beta, int mr, int nr, const float* bias, const float* addend);
+// The micro-kernel writes C = A B (+ bias) (+ addend) (+ beta C) for its mr x nr tile; bias (nr
+// columns) and addend (mr x nr, row stride ldc) may be null.
 // A micro-panels are MR x kc, element (i, p) at A[i * rsA + p * csA]: packed (rsA = 1, csA = MR,
 // alpha applied, zero-padded to MR rows) or, for a narrow N, read in place from a row-major A
 // (rsA = lda, csA = 1, alpha == 1, all MR rows present). B micro-panels are kc x NR (row-major
@@ -103,20 +105,6 @@ static void scaleC(const GemmCall& g) {
   }
 }
 
-// Before the first k-block's micro-kernel writes an mr x nr tile: tile = beta tile + bias +
-// addend (either may be null), so the kernel can then accumulate into it (beta 1). The tile is
-// in L1 when the kernel reads it.
-static inline void initTile(float* c, long ldc, const float* bias, const float* addend, int mr, int nr, float beta) {
-  for (int i = 0; i < mr; ++i) {
-    float* ci = c + i * ldc;
-    const float* ai = addend ? addend + i * ldc : nullptr;
-    if (beta == 0.0f) for (int j = 0; j < nr; ++j) ci[j] = 0.0f;
-    else if (beta != 1.0f) for (int j = 0; j < nr; ++j) ci[j] *= beta;
-    if (bias) for (int j = 0; j < nr; ++j) ci[j] += bias[j];
-    if (ai) for (int j = 0; j < nr; ++j) ci[j] += ai[j];
-  }
-}
-
 // A is read in place (no packing) when it is row-major, alpha is 1 and N is narrow: packing
 // (a transpose) costs about as much as the arithmetic for N <= 64, and the panel is re-read
 // only N / NR times. Measured on Zen 5: faster up to N = 256, slower at N = 1024. Except when
@@ -132,16 +120,16 @@ static inline bool directA(const GemmCall& g) {
 }
 
 static __attribute__((noinline)) void ukrPacked(long kc, const float* A, const float* B, float* C, long ldc, float beta,
-                                                int mr, int nr) {
+                                                int mr, int nr, const float* bias, const float* addend) {
 #ifdef TSF_UKR_ROWS
-  if (mr <= 4 && MR > 4) { ukr<4>(kc, A, 1, MR, B, C, ldc, beta, mr, nr); return; }
-  if (mr <= 8 && MR > 8) { ukr<8>(kc, A, 1, MR, B, C, ldc, beta, mr, nr); return; }
+  if (mr <= 4 && MR > 4) { ukr<4>(kc, A, 1, MR, B, C, ldc, beta, mr, nr, bias, addend); return; }
+  if (mr <= 8 && MR > 8) { ukr<8>(kc, A, 1, MR, B, C, ldc, beta, mr, nr, bias, addend); return; }
 #endif
-  ukr(kc, A, 1, MR, B, C, ldc, beta, mr, nr);
+  ukr(kc, A, 1, MR, B, C, ldc, beta, mr, nr, bias, addend);
 }
 static __attribute__((noinline)) void ukrDirect(long kc, const float* A, long lda, const float* B, float* C, long ldc,
-                                                float beta, int nr) {
-  ukr(kc, A, lda, 1, B, C, ldc, beta, MR, nr);
+                                                float beta, int nr, const float* bias, const float* addend) {
+  ukr(kc, A, lda, 1, B, C, ldc, beta, MR, nr, bias, addend);
 }
 
 // Macro-kernel: rows [ic, ic+mc) x the packed B block (kc x cols [j0, j1) of the block whose
@@ -160,26 +148,22 @@ static void macroKernel(const GemmCall& g, long ic, long mc, long pc, long kc, c
   // the bias and the addend go in with the first k-block (later blocks accumulate onto them)
   const float* bias = g.bias && pc == 0 ? g.bias + cOff : nullptr;
   const float* addend = g.addend && pc == 0 ? g.addend + ic * g.ldc + cOff : nullptr;
-  const bool init = bias || addend;
-  const float kBeta = init ? 1.0f : beta;  // the micro-kernels' beta
   for (long jr = j0; jr < j1; jr += NR) {
     const int nr = (int)(j1 - jr < NR ? j1 - jr : NR);
     const float* bpan = bblk + jr * kc;
     float* c = g.c + ic * g.ldc + cOff + jr;
-    if (init) {
-      for (long ir = 0; ir < mc; ir += MR) {
-        const int mr = (int)(mc - ir < MR ? mc - ir : MR);
-        initTile(c + ir * g.ldc, g.ldc, bias ? bias + jr : nullptr, addend ? addend + ir * g.ldc + jr : nullptr, mr, nr, beta);
-      }
-    }
+    const float* bj = bias ? bias + jr : nullptr;
+    const float* aj = addend ? addend + jr : nullptr;
     if (direct) {
       const float* a = g.a + ic * g.lda + pc;
-      for (long ir = 0; ir < mFull; ir += MR) ukrDirect(kc, a + ir * g.lda, g.lda, bpan, c + ir * g.ldc, g.ldc, kBeta, nr);
-      if (mFull < mc) ukrPacked(kc, ap, bpan, c + mFull * g.ldc, g.ldc, kBeta, (int)(mc - mFull), nr);
+      for (long ir = 0; ir < mFull; ir += MR)
+        ukrDirect(kc, a + ir * g.lda, g.lda, bpan, c + ir * g.ldc, g.ldc, beta, nr, bj, aj ? aj + ir * g.ldc : nullptr);
+      if (mFull < mc)
+        ukrPacked(kc, ap, bpan, c + mFull * g.ldc, g.ldc, beta, (int)(mc - mFull), nr, bj, aj ? aj + mFull * g.ldc : nullptr);
     } else {
       for (long ir = 0; ir < mc; ir += MR) {
         const int mr = (int)(mc - ir < MR ? mc - ir : MR);
-        ukrPacked(kc, ap + ir * kc, bpan, c + ir * g.ldc, g.ldc, kBeta, mr, nr);
+        ukrPacked(kc, ap + ir * kc, bpan, c + ir * g.ldc, g.ldc, beta, mr, nr, bj, aj ? aj + ir * g.ldc : nullptr);
       }
     }
   }

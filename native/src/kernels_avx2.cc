@@ -27,7 +27,7 @@ constexpr long NC = 4096;
 constexpr int VL = 8;
 
 __attribute__((always_inline)) inline void ukr(long kc, const float* A, long rsA, long csA, const float* B, float* C, long ldc,
-                                              float beta, int mr, int nr) {
+                                              float beta, int mr, int nr, const float* bias, const float* addend) {
   __m256 acc[MR][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i)
@@ -46,22 +46,29 @@ __attribute__((always_inline)) inline void ukr(long kc, const float* A, long rsA
     A += csA;
     B += NR;
   }
+  // Epilogue: C = acc (+ bias) (+ addend) (+ beta C), written once (see kernels_avx512.cc).
   if (mr == MR && nr == NR) {
-    if (beta == 0.0f) {
+    if (beta == 0.0f && !bias && !addend) {
 #pragma GCC unroll 16
       for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
         for (int j = 0; j < NV; ++j) _mm256_storeu_ps(C + i * ldc + j * 8, acc[i][j]);
-    } else {
-      const __m256 bv = _mm256_set1_ps(beta);
-#pragma GCC unroll 16
-      for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 4
-        for (int j = 0; j < NV; ++j) {
-          float* c = C + i * ldc + j * 8;
-          _mm256_storeu_ps(c, _mm256_fmadd_ps(bv, _mm256_loadu_ps(c), acc[i][j]));
-        }
+      return;
     }
+    __m256 bb[NV];
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) bb[j] = bias ? _mm256_loadu_ps(bias + j * 8) : _mm256_setzero_ps();
+    const __m256 bv = _mm256_set1_ps(beta);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) {
+        float* c = C + i * ldc + j * 8;
+        __m256 r = _mm256_add_ps(acc[i][j], bb[j]);
+        if (addend) r = _mm256_add_ps(r, _mm256_loadu_ps(addend + i * ldc + j * 8));
+        if (beta != 0.0f) r = _mm256_fmadd_ps(bv, _mm256_loadu_ps(c), r);
+        _mm256_storeu_ps(c, r);
+      }
     return;
   }
   alignas(32) float tmp[MR * NR];
@@ -72,8 +79,13 @@ __attribute__((always_inline)) inline void ukr(long kc, const float* A, long rsA
   for (int i = 0; i < mr; ++i) {
     float* c = C + i * ldc;
     const float* t = tmp + i * NR;
-    if (beta == 0.0f) for (int j = 0; j < nr; ++j) c[j] = t[j];
-    else for (int j = 0; j < nr; ++j) c[j] = beta * c[j] + t[j];
+    const float* ad = addend ? addend + i * ldc : nullptr;
+    for (int j = 0; j < nr; ++j) {
+      float r = t[j];
+      if (bias) r += bias[j];
+      if (ad) r += ad[j];
+      c[j] = beta == 0.0f ? r : beta * c[j] + r;
+    }
   }
 }
 

@@ -36,7 +36,7 @@ static inline __mmask16 tailMask(int n) { return n >= 16 ? (__mmask16)0xFFFF : (
 // (16 = 14 + 2 rows) then costs 2 rows' work, not 14 (gemm_impl.h picks ROWS).
 template <int ROWS = MR>
 __attribute__((always_inline)) inline void ukr(long kc, const float* A, long rsA, long csA, const float* B, float* C, long ldc,
-                                              float beta, int mr, int nr) {
+                                              float beta, int mr, int nr, const float* bias, const float* addend) {
   __m512 acc[ROWS][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < ROWS; ++i)
@@ -56,22 +56,31 @@ __attribute__((always_inline)) inline void ukr(long kc, const float* A, long rsA
     A += csA;
     B += NR;
   }
+  // Epilogue: C = acc (+ bias) (+ addend) (+ beta C), written once. Adding the bias and the
+  // residual here rather than in C beforehand saves a pass over a C tile that is usually not
+  // yet in cache (m1576 n768 k192: 175 -> 210 GFLOP/s).
   if (mr == ROWS && nr == NR) {
-    if (beta == 0.0f) {
+    if (beta == 0.0f && !bias && !addend) {
 #pragma GCC unroll 16
       for (int i = 0; i < ROWS; ++i)
 #pragma GCC unroll 4
         for (int j = 0; j < NV; ++j) _mm512_storeu_ps(C + i * ldc + j * 16, acc[i][j]);
-    } else {
-      const __m512 bv = _mm512_set1_ps(beta);
-#pragma GCC unroll 16
-      for (int i = 0; i < ROWS; ++i)
-#pragma GCC unroll 4
-        for (int j = 0; j < NV; ++j) {
-          float* c = C + i * ldc + j * 16;
-          _mm512_storeu_ps(c, _mm512_fmadd_ps(bv, _mm512_loadu_ps(c), acc[i][j]));
-        }
+      return;
     }
+    __m512 bb[NV];
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) bb[j] = bias ? _mm512_loadu_ps(bias + j * 16) : _mm512_setzero_ps();
+    const __m512 bv = _mm512_set1_ps(beta);
+#pragma GCC unroll 16
+    for (int i = 0; i < ROWS; ++i)
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) {
+        float* c = C + i * ldc + j * 16;
+        __m512 r = _mm512_add_ps(acc[i][j], bb[j]);
+        if (addend) r = _mm512_add_ps(r, _mm512_loadu_ps(addend + i * ldc + j * 16));
+        if (beta != 0.0f) r = _mm512_fmadd_ps(bv, _mm512_loadu_ps(c), r);
+        _mm512_storeu_ps(c, r);
+      }
     return;
   }
   __mmask16 mk[NV];
@@ -80,6 +89,9 @@ __attribute__((always_inline)) inline void ukr(long kc, const float* A, long rsA
     int rem = nr - j * 16;
     mk[j] = rem <= 0 ? (__mmask16)0 : tailMask(rem);
   }
+  __m512 bb[NV];
+#pragma GCC unroll 4
+  for (int j = 0; j < NV; ++j) bb[j] = bias ? _mm512_maskz_loadu_ps(mk[j], bias + j * 16) : _mm512_setzero_ps();
   const __m512 bv = _mm512_set1_ps(beta);
 #pragma GCC unroll 16
   for (int i = 0; i < ROWS; ++i) {
@@ -87,7 +99,8 @@ __attribute__((always_inline)) inline void ukr(long kc, const float* A, long rsA
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) {
       float* c = C + i * ldc + j * 16;
-      __m512 r = acc[i][j];
+      __m512 r = _mm512_add_ps(acc[i][j], bb[j]);
+      if (addend) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(mk[j], addend + i * ldc + j * 16));
       if (beta != 0.0f) r = _mm512_fmadd_ps(bv, _mm512_maskz_loadu_ps(mk[j], c), r);
       _mm512_mask_storeu_ps(c, mk[j], r);
     }

@@ -16,7 +16,8 @@ constexpr long MC = 4 * 32;
 constexpr long NC = 2048;
 constexpr int VL = 4;
 
-inline void ukr(long kc, const float* A, long rsA, long csA, const float* B, float* C, long ldc, float beta, int mr, int nr) {
+inline void ukr(long kc, const float* A, long rsA, long csA, const float* B, float* C, long ldc, float beta, int mr, int nr,
+                const float* bias, const float* addend) {
   float acc[MR][NR];
   for (int i = 0; i < MR; ++i)
     for (int j = 0; j < NR; ++j) acc[i][j] = 0.0f;
@@ -28,8 +29,11 @@ inline void ukr(long kc, const float* A, long rsA, long csA, const float* B, flo
     A += csA;
     B += NR;
   }
+  // Epilogue: C = acc (+ bias) (+ addend) (+ beta C), written once
   for (int i = 0; i < mr; ++i) {
     float* c = C + i * ldc;
+    if (bias) for (int j = 0; j < nr; ++j) acc[i][j] += bias[j];
+    if (addend) for (int j = 0; j < nr; ++j) acc[i][j] += addend[i * ldc + j];
     if (beta == 0.0f) for (int j = 0; j < nr; ++j) c[j] = acc[i][j];
     else for (int j = 0; j < nr; ++j) c[j] = beta * c[j] + acc[i][j];
   }
