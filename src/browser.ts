@@ -8,7 +8,7 @@
 import "./backend/js/index.js";
 import "./ops/index.js";
 
-export { Tensor, noGrad, enableGrad, isGradEnabled } from "./tensor/tensor.js";
+export { Tensor, noGrad, enableGrad, isGradEnabled, setGradientRecycling, gradientArraysReused } from "./tensor/tensor.js";
 export type { GradFn } from "./tensor/tensor.js";
 export {
   tensor, zeros, ones, full, zerosLike, onesLike, fullLike, arange, linspace, rand, randn, randint, randperm,

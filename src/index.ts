@@ -4,7 +4,7 @@ import "./backend/js/index.js";
 import "./backend/native/index.js";
 import "./ops/index.js";
 
-export { Tensor, noGrad, enableGrad, isGradEnabled } from "./tensor/tensor.js";
+export { Tensor, noGrad, enableGrad, isGradEnabled, setGradientRecycling, gradientArraysReused } from "./tensor/tensor.js";
 export type { GradFn } from "./tensor/tensor.js";
 export {
   tensor, zeros, ones, full, zerosLike, onesLike, fullLike, arange, linspace, rand, randn, randint, randperm,
@@ -12,7 +12,7 @@ export {
 export type { TensorOptions, RandomOptions } from "./tensor/creation.js";
 export { Generator, manualSeed, defaultGenerator } from "./tensor/random.js";
 export type { DType } from "./tensor/dtype.js";
-export { setUninitializedFill } from "./tensor/dtype.js";
+export { setUninitializedFill, ArrayRecycler, withRecycler } from "./tensor/dtype.js";
 export { setBackend, getBackend, backendName, availableBackends, withBackend } from "./backend/backend.js";
 export type { Backend } from "./backend/backend.js";
 export * from "./ops/index.js";

@@ -4,7 +4,6 @@
 // laid out as pixel values [N, C, H, W] (what Hugging Face's image processors produce).
 
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
-import sharp from "sharp";
 import { Tensor } from "../tensor/tensor.js";
 
 export interface ImagePreprocessOptions {
@@ -37,6 +36,19 @@ function describeChannels(n: number): string {
   return n === 1 ? "1 channel (greyscale)" : n === 3 ? "3 channels (RGB)" : `${n} channels`;
 }
 
+type SharpFn = typeof import("sharp").default;
+let sharpModule: SharpFn | null = null;
+
+/**
+ * sharp, loaded on first use: importing it costs 2 MB of the JavaScript heap, which every full
+ * garbage collection then marks again (a tenth of a small model's training step spent marking),
+ * and most programs that import tsformer never decode an image.
+ */
+export async function sharpLib(): Promise<SharpFn> {
+  if (!sharpModule) sharpModule = (await import("sharp")).default;
+  return sharpModule;
+}
+
 /** Decode an image file (or bytes) without resizing; errors name the file. */
 export async function decodeImage(input: string | Uint8Array, source = typeof input === "string" ? input : "<buffer>"): Promise<DecodedImage> {
   let bytes: Uint8Array;
@@ -45,6 +57,7 @@ export async function decodeImage(input: string | Uint8Array, source = typeof in
   } catch (e) {
     throw new Error(`cannot read image ${source}: ${(e as Error).message}`);
   }
+  const sharp = await sharpLib();
   try {
     const img = sharp(bytes, { failOn: "error" });
     const meta = await img.metadata();
@@ -70,6 +83,7 @@ export async function loadImage(path: string, o: ImagePreprocessOptions): Promis
     throw new Error(`image ${path} (${decoded.width}x${decoded.height}) has ${describeChannels(decoded.channels)}, but the model takes ` +
       `${describeChannels(C)}; convert it first (or pass --convert to convert while loading)`);
   }
+  const sharp = await sharpLib();
   let pipeline = sharp(readFileSync(path)).flatten({ background: "#000000" });
   pipeline = C === 1 ? pipeline.greyscale() : pipeline.toColourspace("srgb");
   // HF's processors resize to the exact size (no aspect ratio kept); bilinear-type kernel
@@ -104,6 +118,7 @@ export async function savePng(path: string, pixels: Float32Array, channels: numb
   for (let c = 0; c < channels; c++) {
     for (let i = 0; i < height * width; i++) raw[i * channels + c] = Math.round(255 * Math.min(1, Math.max(0, pixels[c * height * width + i])));
   }
+  const sharp = await sharpLib();
   let img = sharp(raw, { raw: { width, height, channels: channels as 1 | 3 } });
   if (channels === 1) img = img.toColourspace("b-w");
   const png = await img.png().toBuffer();

@@ -3,6 +3,7 @@
 // RGB byte arrays; sharp only encodes and decodes (loaded on first use, so importing the
 // library does not load it).
 
+import { sharpLib } from "../data/images.js";
 import { formatShape } from "../tensor/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
 
@@ -180,13 +181,6 @@ export function tensorToImage(x: Tensor, options: { mean?: number[]; std?: numbe
   return { width: W, height: H, data };
 }
 
-type SharpFn = typeof import("sharp").default;
-let sharpModule: SharpFn | null = null;
-async function sharpLib(): Promise<SharpFn> {
-  if (!sharpModule) sharpModule = (await import("sharp")).default;
-  return sharpModule;
-}
-
 /** PNG bytes of an RGB image. */
 export async function encodePng(image: RGBImage): Promise<Buffer> {
   const sharp = await sharpLib();
@@ -234,4 +228,3 @@ export function imageToInput(image: RGBImage, channels: number, options: { mean?
   return { data, shape: [1, channels, image.height, image.width] };
 }
 
-export { sharpLib };

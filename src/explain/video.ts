@@ -5,7 +5,8 @@
 
 import { formatShape } from "../tensor/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
-import { normalizeGrid, overlayHeatmap, sharpLib, tileImages, type Grid, type HeatmapOptions, type RGBImage } from "./image.js";
+import { sharpLib } from "../data/images.js";
+import { normalizeGrid, overlayHeatmap, tileImages, type Grid, type HeatmapOptions, type RGBImage } from "./image.js";
 
 /** A [T, h, w] map (Tensor or flat values with its dims) as T grids. */
 export function frameGrids(map: Tensor | { data: ArrayLike<number>; shape: readonly number[] }): Grid[] {

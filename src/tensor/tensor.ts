@@ -4,7 +4,7 @@
 // Ops live in src/ops and attach themselves as methods (see ops/methods.ts); this file only
 // knows how to store values and how to walk the tape backwards.
 
-import { type DType, dtypeOfArray, emptyFloat32 } from "./dtype.js";
+import { ArrayRecycler, type DType, dtypeOfArray, emptyFloat32, withRecycler } from "./dtype.js";
 import { formatShape, shapesEqual, sizeOf, stridesOf } from "./shape.js";
 
 /** How a tensor was made: its inputs and the rule that maps its gradient to theirs. */
@@ -278,18 +278,28 @@ function accumulate(into: Tensor | undefined, g: Tensor): Tensor {
   return new Tensor(out, into.shape);
 }
 
-/** Gradients summed during one backward pass; sums we allocated ourselves are added to in place. */
+/**
+ * Gradients summed during one backward pass; sums we allocated ourselves are added to in place.
+ * It also counts the live handles on each gradient's memory (a gradient waiting in the sums, or
+ * being consumed by its op's backward): when the last one is dropped, nothing can read the array
+ * again, and the recycler may hand it out for a later gradient.
+ */
 class GradSums {
   private sums = new Map<Tensor, Tensor>();
   private owned = new Set<Tensor>();
   /** How many times each array's memory has been handed to a tensor in this pass (shared: > 1). */
   private uses = new Map<ArrayBufferLike, number>();
+  /** Live handles on each array's memory (views of one buffer count together). */
+  private handles = new Map<ArrayBufferLike, number>();
+
+  constructor(private readonly recycler: ArrayRecycler) {}
 
   add(t: Tensor, g: Tensor): void {
     const cur = this.sums.get(t);
     if (!cur) {
       this.sums.set(t, g); // may alias an op's output or another input's gradient: never written
       this.use(g);
+      this.hold(g);
       return;
     }
     if (this.owned.has(cur)) {
@@ -297,10 +307,30 @@ class GradSums {
       return;
     }
     const sum = accumulate(cur, g);
+    this.drop(cur);
     this.owned.add(sum);
     freshGradients.add(sum.data);
     this.use(sum);
+    this.hold(sum);
     this.sums.set(t, sum);
+  }
+
+  /** A handle on g's memory (the sums keep one for each gradient they hold). */
+  hold(g: Tensor): void {
+    const b = g.data.buffer;
+    this.handles.set(b, (this.handles.get(b) ?? 0) + 1);
+  }
+
+  /** A handle on g is gone; the last one gives g's array back to the recycler. */
+  drop(g: Tensor): void {
+    const b = g.data.buffer;
+    const n = (this.handles.get(b) ?? 0) - 1;
+    if (n > 0) {
+      this.handles.set(b, n);
+      return;
+    }
+    this.handles.delete(b);
+    this.recycler.release(g.data as Float32Array);
   }
 
   use(g: Tensor): void {
@@ -335,44 +365,81 @@ function freedGradFn(name: string): GradFn {
   };
 }
 
+let recycling = true;
+let reusedTotal = 0;
+
+/**
+ * Whether backward() hands the memory of gradients it is done with to later gradients of the
+ * same pass (default true; see ArrayRecycler). Off: every gradient is a new array, as before.
+ */
+export function setGradientRecycling(enabled: boolean): void {
+  recycling = enabled;
+}
+
+/** How many gradient arrays backward passes have reused so far (for tests and profiles). */
+export function gradientArraysReused(): number {
+  return reusedTotal;
+}
+
 function runBackward(root: Tensor, seed: Tensor, retainGraph: boolean): void {
   const order = topoSort(root);
-  const grads = new GradSums();
+  const recycler = new ArrayRecycler();
+  const grads = new GradSums(recycler);
   grads.add(root, seed);
-  grads.use(seed); // the caller's array: never adopted
+  grads.use(seed); // the caller's array: never adopted (nor recycled: the recycler did not issue it)
   const prev = gradEnabled;
   gradEnabled = false;
   try {
-    for (let idx = order.length - 1; idx >= 0; idx--) {
-      const t = order[idx];
-      const g = grads.take(t);
-      if (!g) continue;
-      const fn = t.gradFn;
-      if (!fn || (t as unknown as { _retainGrad: boolean })._retainGrad) {
-        // Leaf (or retained): accumulate into .grad, like PyTorch. Optimizers edit .grad in place,
-        // so a leaf keeps g's own array only when it was allocated for this leaf alone (a Linear's
-        // dW: 51 MB a GPT step not copied); grads handed to several inputs may share one array.
-        t.grad = t.grad ? accumulate(t.grad, g)
-          : !fn && grads.adoptable(g) ? new Tensor(g.data, g.shape) : new Tensor(g.data.slice(), g.shape);
-        if (!fn) continue;
+    const pass = (): void => {
+      for (let idx = order.length - 1; idx >= 0; idx--) {
+        const t = order[idx];
+        const g = grads.take(t);
+        if (!g) continue;
+        backwardNode(t, g, grads, retainGraph);
       }
-      const inputGrads = fn.backward(g);
-      for (let i = 0; i < fn.inputs.length; i++) {
-        const inp = fn.inputs[i];
-        const ig = inputGrads[i];
-        if (!ig || !inp.requiresGrad) continue;
-        if (!shapesEqual(ig.shape, inp.shape)) {
-          throw new Error(
-            `backward of ${fn.name}: gradient for input ${i} has shape ${formatShape(ig.shape)}, expected ${formatShape(inp.shape)}`,
-          );
-        }
-        grads.add(inp, ig);
-      }
-      // Free the saved tensors: the graph is consumed. A marker stays in place so that a second
-      // backward through it fails loudly (like PyTorch) instead of stopping here silently.
-      if (!retainGraph) t.gradFn = freedGradFn(fn.name);
-    }
+    };
+    if (recycling) withRecycler(recycler, pass);
+    else pass();
   } finally {
     gradEnabled = prev;
+    reusedTotal += recycler.reused;
   }
+}
+
+/** One node of the pass: t's gradient g goes to t.grad (leaf, retained) and/or through t's op. */
+function backwardNode(t: Tensor, g: Tensor, grads: GradSums, retainGraph: boolean): void {
+  const fn = t.gradFn;
+  if (!fn || (t as unknown as { _retainGrad: boolean })._retainGrad) {
+    // Leaf (or retained): accumulate into .grad, like PyTorch. Optimizers edit .grad in place,
+    // so a leaf keeps g's own array only when it was allocated for this leaf alone (a Linear's
+    // dW: 51 MB a GPT step not copied); grads handed to several inputs may share one array.
+    const adopt = !t.grad && !fn && grads.adoptable(g);
+    t.grad = t.grad ? accumulate(t.grad, g) : adopt ? new Tensor(g.data, g.shape) : new Tensor(g.data.slice(), g.shape);
+    if (!fn) {
+      if (!adopt) grads.drop(g); // an adopted array is the leaf's for good
+      return;
+    }
+  }
+  const inputGrads = fn.backward(g);
+  // The input gradients may share memory with g or with each other: hold them all while they
+  // are added, so that none is given back while another still needs its memory.
+  const handed: [Tensor, Tensor][] = [];
+  for (let i = 0; i < fn.inputs.length; i++) {
+    const inp = fn.inputs[i];
+    const ig = inputGrads[i];
+    if (!ig || !inp.requiresGrad) continue;
+    if (!shapesEqual(ig.shape, inp.shape)) {
+      throw new Error(
+        `backward of ${fn.name}: gradient for input ${i} has shape ${formatShape(ig.shape)}, expected ${formatShape(inp.shape)}`,
+      );
+    }
+    grads.hold(ig);
+    handed.push([inp, ig]);
+  }
+  for (const [inp, ig] of handed) grads.add(inp, ig);
+  for (const [, ig] of handed) grads.drop(ig); // one added in place to a sum is free now
+  grads.drop(g); // consumed
+  // Free the saved tensors: the graph is consumed. A marker stays in place so that a second
+  // backward through it fails loudly (like PyTorch) instead of stopping here silently.
+  if (!retainGraph) t.gradFn = freedGradFn(fn.name);
 }
