@@ -388,6 +388,11 @@ forEachIsa("attention forward and backward (causal, masks, fully masked rows)", 
     { bh: 2, tq: 5, tk: 250, d: 64, dv: 64, causal: false, mask: 1 },
     { bh: 8, tq: 11, tk: 11, d: 16, dv: 16, causal: true, mask: 2 }, // seq2seq decoder: causal + padding
     { bh: 8, tq: 9, tk: 13, d: 16, dv: 16, causal: false, mask: 4 }, // cross-attention with padding
+    // rows across the lanes (no mask, head dim = the vector width: 16 AVX-512, 8 AVX2, 4 portable)
+    { bh: 6, tq: 50, tk: 50, d: 16, dv: 16, causal: false, mask: 0 }, // ViT-MNIST
+    { bh: 3, tq: 21, tk: 50, d: 8, dv: 8, causal: false, mask: 0 },
+    { bh: 3, tq: 19, tk: 23, d: 4, dv: 4, causal: true, mask: 0 },
+    { bh: 2, tq: 40, tk: 9, d: 8, dv: 8, causal: true, mask: 0 }, // tq > tk: whole blocks see nothing
   ];
   for (const c of cases) {
     const q = randArray(c.bh * c.tq * c.d, r, -2, 2);
