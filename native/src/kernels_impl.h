@@ -964,6 +964,67 @@ static void attentionBackwardTiled(const AttnBwdCall& b) {
   }
 }
 
+// Backward with rows across the lanes (no additive mask), the forward's layout: per block of VL
+// query rows, S^T and dP^T = V dO^T as [keys][rows] tiles, then P^T = exp(S^T - lse) and
+// dS^T = P^T (dP^T - delta) scale down the keys with lse and delta one vector. P^T and dS^T are
+// kept for the whole head ([tk][rows]) for dK = dS^T Q and dV = P^T dO, a block of keys at a time.
+template <int NV>
+static void attentionBackwardRowsInLanes(const AttnBwdCall& b) {
+  const AttnCall& a = b.f;
+  constexpr long D = NV * VL;
+  const long ldr = (a.tq + VL - 1) / VL * VL;  // query rows, padded to whole vectors
+  float* Pt = ensureBuf(g_attnBuf, g_attnCap, (size_t)(2 * a.tk * ldr + 2 * D * VL));
+  if (!Pt) return;
+  float* dSt = Pt + a.tk * ldr;
+  float* qt = dSt + a.tk * ldr;
+  float* gt = qt + D * VL;
+  const VI lane = vlanes();
+  const VF vsc = vsplat(a.scale);
+  for (long i0 = 0; i0 < a.tq; i0 += VL) {
+    const long rb = a.tq - i0 < VL ? a.tq - i0 : VL;
+    long nb = visibleKeys(a, i0 + rb - 1);  // keys the block's last row sees (the most)
+    if (nb < 0) nb = 0;
+    if (nb > 0) {
+      transposeKeys(a.q + i0 * a.ldq, a.ldq, rb, D, qt, VL);     // Q^T of the block, [D][VL]
+      transposeKeys(b.dout + i0 * a.ldo, a.ldo, rb, D, gt, VL);  // dO^T
+      tileRows<1>(nb, D, a.k, a.ldk, 1, qt, VL, Pt + i0, ldr, a.scale);  // S^T
+      tileRows<1>(nb, D, a.v, a.ldv, 1, gt, VL, dSt + i0, ldr, 1.0f);    // dP^T
+      VF L = vsplat(__builtin_inff()), dl = VF{};  // lanes past the last row: P = 0
+      for (long r = 0; r < rb; ++r) { L[r] = a.lse[i0 + r]; dl[r] = b.delta[i0 + r]; }
+      for (long j = 0; j < nb; ++j) {
+        float* pj = Pt + j * ldr + i0;
+        float* dsj = dSt + j * ldr + i0;
+        VF p = vexpNonPos(vld(pj) - L);  // s - lse <= 0; lse = +inf (nothing visible): 0
+        if (a.causal) p = lane >= (int)(j - a.causalOffset - i0) ? p : VF{};
+        vst(pj, p);
+        vst(dsj, p * (vld(dsj) - dl) * vsc);
+      }
+    }
+    for (long j = nb; j < a.tk; ++j) {  // keys no row of the block sees (dK and dV read them)
+      vst(Pt + j * ldr + i0, VF{});
+      vst(dSt + j * ldr + i0, VF{});
+    }
+    tileRows<NV>(rb, nb, dSt + i0, 1, ldr, a.k, a.ldk, b.dq + i0 * a.ldq, a.ldq, 1.0f);  // dQ = dS K
+  }
+  // dK = dS^T Q and dV = P^T dO, a block of keys at a time; causal: only queries that see them.
+  constexpr int RB = rowsPerTile(NV);
+  for (long j0 = 0; j0 < a.tk; j0 += RB) {
+    const long jb = a.tk - j0 < RB ? a.tk - j0 : RB;
+    long s0 = 0;
+    if (a.causal) { s0 = j0 - a.causalOffset; if (s0 < 0) s0 = 0; if (s0 > a.tq) s0 = a.tq; }
+    const long n = a.tq - s0;
+    if (jb == RB) {
+      tile<NV, RB>(n, dSt + j0 * ldr + s0, ldr, 1, a.q + s0 * a.ldq, a.ldq, b.dk + j0 * a.ldk, a.ldk, 1.0f);
+      tile<NV, RB>(n, Pt + j0 * ldr + s0, ldr, 1, b.dout + s0 * a.ldo, a.ldo, b.dvv + j0 * a.ldv, a.ldv, 1.0f);
+    } else {
+      for (long j = j0; j < j0 + jb; ++j) {
+        tile<NV, 1>(n, dSt + j * ldr + s0, ldr, 1, a.q + s0 * a.ldq, a.ldq, b.dk + j * a.ldk, a.ldk, 1.0f);
+        tile<NV, 1>(n, Pt + j * ldr + s0, ldr, 1, b.dout + s0 * a.ldo, a.ldo, b.dvv + j * a.ldv, a.ldv, 1.0f);
+      }
+    }
+  }
+}
+
 // Which tiled instantiation serves head dim d (0: none; the older paths serve it).
 static inline int tiledVectors(const AttnCall& a) {
   if (a.d != a.dv || a.d % VL != 0) return 0;
@@ -1000,6 +1061,16 @@ static void attentionSmall(const AttnCall& a) {
 
 static void attentionBackwardSmall(const AttnBwdCall& b) {
   const AttnCall& a = b.f;
+  if (!a.mask) {
+    switch (tiledVectors(a)) {
+      case 1: attentionBackwardRowsInLanes<1>(b); return;
+      case 2: attentionBackwardRowsInLanes<2>(b); return;
+      case 4: attentionBackwardRowsInLanes<4>(b); return;
+      case 8: attentionBackwardRowsInLanes<8>(b); return;
+      case 16: attentionBackwardRowsInLanes<16>(b); return;
+      default: break;
+    }
+  }
   switch (tiledVectors(a)) {
     case 1: attentionBackwardTiled<1>(b); return;
     case 2: attentionBackwardTiled<2>(b); return;
