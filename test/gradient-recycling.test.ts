@@ -147,6 +147,22 @@ describe("backward with recycled gradient arrays", () => {
     dx.forEach((v, i) => assert.ok(Math.abs(v - 4.5 * y[i]) <= 1e-5 * (1 + Math.abs(v)), `element ${i}: ${v} vs ${4.5 * y[i]}`));
   });
 
+  test("a pass starts from the previous pass's spare arrays; turning recycling off drops them", () => {
+    const pass = (): number => {
+      manualSeed(5);
+      const x = randn([8, 512], { requiresGrad: true });
+      const before = gradientArraysReused();
+      F.tanh(x.mul(2).add(x)).mul(x).sum().backward();
+      return gradientArraysReused() - before;
+    };
+    withRecycling(false, () => pass()); // no spares
+    const first = pass(), second = pass();
+    assert.ok(second > first, `the second pass reused more arrays (${second}) than the first (${first})`);
+    setGradientRecycling(false);
+    setGradientRecycling(true);
+    assert.equal(pass(), first, "after recycling was off, a pass starts with no spares");
+  });
+
   test("a model's training step: the same loss and gradients with and without recycling", () => {
     const step = (): Float32Array[] => {
       manualSeed(11);

@@ -56,10 +56,24 @@ function newEmptyFloat32(n: number): Float32Array {
  * reference counts do for it). Only arrays this recycler issued are taken back, each once.
  */
 export class ArrayRecycler {
-  private free = new Map<number, Float32Array[]>();
   private issuedArrays = new WeakSet<Float32Array>();
   /** How many arrays were handed out again (for tests and profiles). */
   reused = 0;
+
+  /** free: arrays another recycler gave back and nothing refers to (the previous pass's spares). */
+  constructor(private free = new Map<number, Float32Array[]>()) {}
+
+  /** The arrays given back and not handed out again, by length, for the next recycler. */
+  spare(): Map<number, Float32Array[]> {
+    return this.free;
+  }
+
+  /** Bytes of the arrays given back and not handed out again. */
+  spareBytes(): number {
+    let n = 0;
+    for (const [len, list] of this.free) n += len * 4 * list.length;
+    return n;
+  }
 
   /** Note an array emptyFloat32 handed out while this recycler was active. */
   issued(a: Float32Array): void {
