@@ -331,7 +331,9 @@ forEachIsa("binary row broadcasts split between threads, per-channel broadcasts"
 
 forEachIsa("reduce sum over the middle axis", (nb) => {
   const r = rng(4);
-  for (const [outer, size, inner] of [[1, 1, 1], [3, 1000, 1], [7, 13, 65], [1, 4, 100000], [50, 3000, 1]]) {
+  // [1, 6400, 192]: a bias gradient (the summed dim split across threads); [3, 999, 70]: the
+  // same with several outputs and a ragged last part
+  for (const [outer, size, inner] of [[1, 1, 1], [3, 1000, 1], [7, 13, 65], [1, 4, 100000], [50, 3000, 1], [1, 6400, 192], [3, 999, 70]]) {
     const x = randArray(outer * size * inner, r);
     const oj = new Float32Array(outer * inner), on = new Float32Array(outer * inner);
     jsBackend.reduce("sum", x, outer, size, inner, oj);

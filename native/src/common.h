@@ -88,6 +88,8 @@ struct KernelTable {
   void (*binaryRowBcast)(int op, const float* a, const float* b, float* out, long outer, long inner, long bn, long row0);
   void (*attention)(const AttnCall&);
   void (*attentionBackward)(const AttnBwdCall&);
+  // colSum: out[j] += sum of x[r * ld + j] over rows r < rows, for j < cols (bias gradients)
+  void (*colSum)(const float* x, long rows, long cols, long ld, float* out);
   // fmaLoop(iters) runs iters x fmaLanes multiply-adds (2 FLOPs each) on one thread.
   int fmaLanes;
   float (*fmaLoop)(long iters);

@@ -519,6 +519,36 @@ static inline float binop(int op, float a, float b) {
     default: { for (long j = 0; j < len; ++j) o_[j] = binop(op, A_[j], B_(j)); break; } \
   }
 
+// out[j] += sum of x[r * ld + j] over rows r, four vectors of columns at a time held in
+// registers down the rows (loads and adds only; a bias gradient is the column sums of dY)
+static void colSum(const float* x, long rows, long cols, long ld, float* out) {
+  long j = 0;
+  for (; j + 4 * VL <= cols; j += 4 * VL) {
+    VF a0 = VF{}, a1 = VF{}, a2 = VF{}, a3 = VF{};
+    for (long r = 0; r < rows; ++r) {
+      const float* p = x + r * ld + j;
+      a0 += vld(p);
+      a1 += vld(p + VL);
+      a2 += vld(p + 2 * VL);
+      a3 += vld(p + 3 * VL);
+    }
+    vst(out + j, vld(out + j) + a0);
+    vst(out + j + VL, vld(out + j + VL) + a1);
+    vst(out + j + 2 * VL, vld(out + j + 2 * VL) + a2);
+    vst(out + j + 3 * VL, vld(out + j + 3 * VL) + a3);
+  }
+  for (; j + VL <= cols; j += VL) {
+    VF a = VF{};
+    for (long r = 0; r < rows; ++r) a += vld(x + r * ld + j);
+    vst(out + j, vld(out + j) + a);
+  }
+  for (; j < cols; ++j) {
+    float a = 0.0f;
+    for (long r = 0; r < rows; ++r) a += x[r * ld + j];
+    out[j] += a;
+  }
+}
+
 // out[i] = a[i] op b[i % bn]
 static void binaryBcast(int op, const float* a, const float* b, float* out, long n, long bn) {
   for (long i0 = 0; i0 < n; i0 += bn) {
@@ -1236,5 +1266,5 @@ static float fmaLoop(long iters) {
     NAME, NS::MR, NS::NR, &NS::gemmST, &NS::gemmPar, &NS::softmax, &NS::softmaxBackward, &NS::logSoftmax,    \
         &NS::logSoftmaxBackward, &NS::layerNorm, &NS::layerNormBackward, &NS::crossEntropy,    \
         &NS::adamw, &NS::unary, &NS::unaryBackward, &NS::binaryBcast, &NS::binaryRowBcast,     \
-        &NS::attention, &NS::attentionBackward, NS::VL * NS::kFmaChains, &NS::fmaLoop                 \
+        &NS::attention, &NS::attentionBackward, &NS::colSum, NS::VL * NS::kFmaChains, &NS::fmaLoop   \
   }
