@@ -47,14 +47,7 @@ __attribute__((always_inline)) inline void ukr(long kc, const float* A, long rsA
     B += NR;
   }
   // Epilogue: C = acc (+ bias) (+ addend) (+ beta C), written once (see kernels_avx512.cc).
-  if (mr == MR && nr == NR) {
-    if (beta == 0.0f && !bias && !addend) {
-#pragma GCC unroll 16
-      for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 4
-        for (int j = 0; j < NV; ++j) _mm256_storeu_ps(C + i * ldc + j * 8, acc[i][j]);
-      return;
-    }
+  if (mr == MR && nr == NR) {  // the branches below are the same for every tile of a call
     __m256 bb[NV];
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) bb[j] = bias ? _mm256_loadu_ps(bias + j * 8) : _mm256_setzero_ps();
@@ -64,7 +57,8 @@ __attribute__((always_inline)) inline void ukr(long kc, const float* A, long rsA
 #pragma GCC unroll 4
       for (int j = 0; j < NV; ++j) {
         float* c = C + i * ldc + j * 8;
-        __m256 r = _mm256_add_ps(acc[i][j], bb[j]);
+        __m256 r = acc[i][j];
+        if (bias) r = _mm256_add_ps(r, bb[j]);
         if (addend) r = _mm256_add_ps(r, _mm256_loadu_ps(addend + i * ldc + j * 8));
         if (beta != 0.0f) r = _mm256_fmadd_ps(bv, _mm256_loadu_ps(c), r);
         _mm256_storeu_ps(c, r);

@@ -1062,27 +1062,29 @@ static inline int tiledVectors(const AttnCall& a) {
   return (nv == 1 || nv == 2 || nv == 4 || nv == 8 || nv == 16) && a.d <= 64 ? (int)nv : 0;
 }
 
+// A vector count as a type (this ISA's own: no standard-library template is instantiated
+// under the target pragma).
+template <int N>
+struct Vectors { static constexpr int value = N; };
+
+// f(Vectors<NV>{}) for the tiled instantiation that serves a's head dim; false when none does.
+template <class F>
+static bool withTiledVectors(const AttnCall& a, F f) {
+  switch (tiledVectors(a)) {
+    case 1: f(Vectors<1>{}); return true;
+    case 2: f(Vectors<2>{}); return true;
+    case 4: f(Vectors<4>{}); return true;
+    case 8: f(Vectors<8>{}); return true;
+    case 16: f(Vectors<16>{}); return true;
+    default: return false;
+  }
+}
+
 static void attentionSmall(const AttnCall& a) {
   // without an additive mask, rows across the lanes (single thread, AVX-512: ViT-MNIST's
   // T 50 d 16 1.93 -> 1.57 ms for 512 heads, ViT-Ti's T 197 d 64 2.83 -> 2.61 ms for 24)
-  if (!a.mask) {
-    switch (tiledVectors(a)) {
-      case 1: attentionRowsInLanes<1>(a); return;
-      case 2: attentionRowsInLanes<2>(a); return;
-      case 4: attentionRowsInLanes<4>(a); return;
-      case 8: attentionRowsInLanes<8>(a); return;
-      case 16: attentionRowsInLanes<16>(a); return;
-      default: break;
-    }
-  }
-  switch (tiledVectors(a)) {
-    case 1: attentionTiled<1>(a); return;
-    case 2: attentionTiled<2>(a); return;
-    case 4: attentionTiled<4>(a); return;
-    case 8: attentionTiled<8>(a); return;
-    case 16: attentionTiled<16>(a); return;
-    default: break;
-  }
+  if (!a.mask && withTiledVectors(a, [&](auto nv) { attentionRowsInLanes<decltype(nv)::value>(a); })) return;
+  if (withTiledVectors(a, [&](auto nv) { attentionTiled<decltype(nv)::value>(a); })) return;
   if (a.d == 16 && a.dv == 16) attentionSmallT<16, 16>(a);
   else if (a.d == 32 && a.dv == 32) attentionSmallT<32, 32>(a);
   else if (a.d == 64 && a.dv == 64) attentionSmallT<64, 64>(a);
@@ -1091,24 +1093,8 @@ static void attentionSmall(const AttnCall& a) {
 
 static void attentionBackwardSmall(const AttnBwdCall& b) {
   const AttnCall& a = b.f;
-  if (!a.mask) {
-    switch (tiledVectors(a)) {
-      case 1: attentionBackwardRowsInLanes<1>(b); return;
-      case 2: attentionBackwardRowsInLanes<2>(b); return;
-      case 4: attentionBackwardRowsInLanes<4>(b); return;
-      case 8: attentionBackwardRowsInLanes<8>(b); return;
-      case 16: attentionBackwardRowsInLanes<16>(b); return;
-      default: break;
-    }
-  }
-  switch (tiledVectors(a)) {
-    case 1: attentionBackwardTiled<1>(b); return;
-    case 2: attentionBackwardTiled<2>(b); return;
-    case 4: attentionBackwardTiled<4>(b); return;
-    case 8: attentionBackwardTiled<8>(b); return;
-    case 16: attentionBackwardTiled<16>(b); return;
-    default: break;
-  }
+  if (!a.mask && withTiledVectors(a, [&](auto nv) { attentionBackwardRowsInLanes<decltype(nv)::value>(b); })) return;
+  if (withTiledVectors(a, [&](auto nv) { attentionBackwardTiled<decltype(nv)::value>(b); })) return;
   if (a.d == 16 && a.dv == 16) attentionBackwardSmallT<16, 16>(b);
   else if (a.d == 32 && a.dv == 32) attentionBackwardSmallT<32, 32>(b);
   else if (a.d == 64 && a.dv == 64) attentionBackwardSmallT<64, 64>(b);
