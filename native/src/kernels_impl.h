@@ -927,6 +927,33 @@ static void attentionRowsInLanes(const AttnCall& a) {
   }
 }
 
+// dK = dS^T Q and dV = P^T dO, a block of keys at a time; causal: only queries that see them.
+// P and dS hold (query s, key j) at s * rowStride + j * keyStride.
+template <int NV>
+static void keyGradients(const AttnBwdCall& b, const float* P, const float* dS, long rowStride, long keyStride) {
+  const AttnCall& a = b.f;
+  constexpr int RB = rowsPerTile(NV);
+  for (long j0 = 0; j0 < a.tk; j0 += RB) {
+    const long jb = a.tk - j0 < RB ? a.tk - j0 : RB;
+    long s0 = 0;
+    if (a.causal) { s0 = j0 - a.causalOffset; if (s0 < 0) s0 = 0; if (s0 > a.tq) s0 = a.tq; }
+    const long n = a.tq - s0;
+    const float* q = a.q + s0 * a.ldq;
+    const float* go = b.dout + s0 * a.ldo;
+    if (jb == RB) {
+      const long at = s0 * rowStride + j0 * keyStride;
+      tile<NV, RB>(n, dS + at, keyStride, rowStride, q, a.ldq, b.dk + j0 * a.ldk, a.ldk, 1.0f);
+      tile<NV, RB>(n, P + at, keyStride, rowStride, go, a.ldo, b.dvv + j0 * a.ldv, a.ldv, 1.0f);
+    } else {
+      for (long j = j0; j < j0 + jb; ++j) {
+        const long at = s0 * rowStride + j * keyStride;
+        tile<NV, 1>(n, dS + at, keyStride, rowStride, q, a.ldq, b.dk + j * a.ldk, a.ldk, 1.0f);
+        tile<NV, 1>(n, P + at, keyStride, rowStride, go, a.ldo, b.dvv + j * a.ldv, a.ldv, 1.0f);
+      }
+    }
+  }
+}
+
 template <int NV>
 static void attentionBackwardTiled(const AttnBwdCall& b) {
   const AttnCall& a = b.f;
@@ -975,23 +1002,7 @@ static void attentionBackwardTiled(const AttnBwdCall& b) {
     }
     tileRows<NV>(rb, nb, dSb, ldt, 1, a.k, a.ldk, b.dq + i0 * a.ldq, a.ldq, 1.0f);  // dQ = dS K
   }
-  // dK = dS^T Q and dV = P^T dO, a block of keys at a time; causal: only queries that see them.
-  constexpr int RB = rowsPerTile(NV);
-  for (long j0 = 0; j0 < a.tk; j0 += RB) {
-    const long jb = a.tk - j0 < RB ? a.tk - j0 : RB;
-    long s0 = 0;
-    if (a.causal) { s0 = j0 - a.causalOffset; if (s0 < 0) s0 = 0; if (s0 > a.tq) s0 = a.tq; }
-    const long n = a.tq - s0;
-    if (jb == RB) {
-      tile<NV, RB>(n, dS + s0 * ldt + j0, 1, ldt, a.q + s0 * a.ldq, a.ldq, b.dk + j0 * a.ldk, a.ldk, 1.0f);
-      tile<NV, RB>(n, P + s0 * ldt + j0, 1, ldt, b.dout + s0 * a.ldo, a.ldo, b.dvv + j0 * a.ldv, a.ldv, 1.0f);
-    } else {
-      for (long j = j0; j < j0 + jb; ++j) {
-        tile<NV, 1>(n, dS + s0 * ldt + j, 1, ldt, a.q + s0 * a.ldq, a.ldq, b.dk + j * a.ldk, a.ldk, 1.0f);
-        tile<NV, 1>(n, P + s0 * ldt + j, 1, ldt, b.dout + s0 * a.ldo, a.ldo, b.dvv + j * a.ldv, a.ldv, 1.0f);
-      }
-    }
-  }
+  keyGradients<NV>(b, P, dS, ldt, 1);
 }
 
 // Backward with rows across the lanes (no additive mask), the forward's layout: per block of VL
@@ -1036,23 +1047,7 @@ static void attentionBackwardRowsInLanes(const AttnBwdCall& b) {
     }
     tileRows<NV>(rb, nb, dSt + i0, 1, ldr, a.k, a.ldk, b.dq + i0 * a.ldq, a.ldq, 1.0f);  // dQ = dS K
   }
-  // dK = dS^T Q and dV = P^T dO, a block of keys at a time; causal: only queries that see them.
-  constexpr int RB = rowsPerTile(NV);
-  for (long j0 = 0; j0 < a.tk; j0 += RB) {
-    const long jb = a.tk - j0 < RB ? a.tk - j0 : RB;
-    long s0 = 0;
-    if (a.causal) { s0 = j0 - a.causalOffset; if (s0 < 0) s0 = 0; if (s0 > a.tq) s0 = a.tq; }
-    const long n = a.tq - s0;
-    if (jb == RB) {
-      tile<NV, RB>(n, dSt + j0 * ldr + s0, ldr, 1, a.q + s0 * a.ldq, a.ldq, b.dk + j0 * a.ldk, a.ldk, 1.0f);
-      tile<NV, RB>(n, Pt + j0 * ldr + s0, ldr, 1, b.dout + s0 * a.ldo, a.ldo, b.dvv + j0 * a.ldv, a.ldv, 1.0f);
-    } else {
-      for (long j = j0; j < j0 + jb; ++j) {
-        tile<NV, 1>(n, dSt + j * ldr + s0, ldr, 1, a.q + s0 * a.ldq, a.ldq, b.dk + j * a.ldk, a.ldk, 1.0f);
-        tile<NV, 1>(n, Pt + j * ldr + s0, ldr, 1, b.dout + s0 * a.ldo, a.ldo, b.dvv + j * a.ldv, a.ldv, 1.0f);
-      }
-    }
-  }
+  keyGradients<NV>(b, Pt, dSt, 1, ldr);
 }
 
 // Which tiled instantiation serves head dim d (0: none; the older paths serve it).
