@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
-  F, type Tensor, availableBackends, manualSeed, matmul, models, randint, randn, setUninitializedFill, tensor, withBackend,
+  F, type Tensor, availableBackends, cat, manualSeed, matmul, models, randint, randn, setUninitializedFill, tensor, withBackend,
 } from "../src/index.js";
 
 /** Forward value and the gradients of every input, as plain arrays. */
@@ -43,6 +43,17 @@ function check(what: string, build: () => { out: Tensor; inputs: Tensor[] }): vo
 }
 
 const leaf = (shape: number[]): Tensor => randn(shape, { requiresGrad: true });
+
+test("cat's and permute's gradients write every element", () => {
+  check("cat along a middle dim (a [CLS] token and patches)", () => {
+    const a = leaf([3, 1, 40]), b = leaf([3, 49, 40]);
+    return { out: cat([a, b], 1), inputs: [a, b] };
+  });
+  check("permute", () => {
+    const a = leaf([4, 30, 50]);
+    return { out: a.permute([2, 0, 1]), inputs: [a] };
+  });
+});
 
 test("linear, matmul and their gradients write every element", () => {
   check("linear with bias", () => {

@@ -1,7 +1,7 @@
 // Shape ops: reshape, permute, expand, slicing, indexing, joining, padding, unfold.
 // Reshape shares the input's values (tensors are never written in place); the rest copy.
 
-import { allocate } from "../tensor/dtype.js";
+import { allocate, emptyFloat32 } from "../tensor/dtype.js";
 
 type Data = Float32Array | Int32Array;
 
@@ -68,7 +68,7 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
   return Tensor.fromOp("permute", out, outShape, [x], (g) => {
     const inv = new Array<number>(perm.length);
     perm.forEach((p, i) => (inv[p] = i));
-    const dx = new Float32Array(g.numel);
+    const dx = emptyFloat32(g.numel); // the permute writes all of it
     backend().permute(g.data, outShape, inv, dx);
     return [new Tensor(dx, x.shape)];
   });
@@ -293,7 +293,7 @@ function sliceRaw(g: Tensor, d: number, start: number, len: number): Tensor {
   const outer = sizeOf(g.shape.slice(0, d)), inner = sizeOf(g.shape.slice(d + 1)), n = g.shape[d];
   const shape = [...g.shape];
   shape[d] = len;
-  const out = new Float32Array(outer * len * inner);
+  const out = emptyFloat32(outer * len * inner); // the runs below cover it
   for (let o = 0; o < outer; o++) {
     copyRun(g.data, (o * n + start) * inner, out, o * len * inner, len * inner);
   }

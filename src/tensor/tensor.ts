@@ -330,6 +330,7 @@ class GradSums {
       return;
     }
     this.handles.delete(b);
+    freshGradients.delete(g.data); // if it comes back, it is some other op's array, fresh or not
     this.recycler.release(g.data as Float32Array);
   }
 
