@@ -1,7 +1,7 @@
 // The workloads, tsformer's side. Each one returns the fields of its JSON line; the harness
 // (run.ts) adds workload, threads and backend. The peers (bench/peers/) run the same shapes.
 
-import { F, type Tensor, manualSeed, matmul, models, nn, noGrad, optim, randint, randn } from "../src/index.js";
+import { F, type Tensor, manualSeed, matmul, models, nn, noGrad, optim, randint, randn, tidy } from "../src/index.js";
 import { timeIt } from "./common.js";
 import { countGflop } from "./flops.js";
 
@@ -97,13 +97,14 @@ function sgemm(n: number): Prepared {
   };
 }
 
-/** A training step: zero the gradients, the loss, backward, AdamW. */
+/** A training step: zero the gradients, the loss, backward, AdamW; its memory is reused by the next (tidy). */
 function trainStep(opt: optim.AdamW, loss: () => Tensor): () => void {
-  return () => {
-    opt.zeroGrad();
-    loss().backward();
-    opt.step();
-  };
+  return () =>
+    tidy(() => {
+      opt.zeroGrad();
+      loss().backward();
+      opt.step();
+    });
 }
 
 function vit(config: models.ViTConfig, batch: number): Prepared {

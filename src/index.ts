@@ -12,7 +12,8 @@ export {
 export type { TensorOptions, RandomOptions } from "./tensor/creation.js";
 export { Generator, manualSeed, defaultGenerator } from "./tensor/random.js";
 export type { DType } from "./tensor/dtype.js";
-export { setUninitializedFill, ArrayRecycler, withRecycler } from "./tensor/dtype.js";
+export { setUninitializedFill, ArrayRecycler, withRecycler } from "./tensor/memory.js";
+export { tidy, keep } from "./tensor/tidy.js";
 export { setBackend, getBackend, backendName, availableBackends, withBackend } from "./backend/backend.js";
 export type { Backend } from "./backend/backend.js";
 export * from "./ops/index.js";

@@ -10,7 +10,7 @@ import {
   ArrayRecycler, F, type Tensor, cat, gradientArraysReused, manualSeed, models, narrow, randint, randn, setGradientRecycling,
   setUninitializedFill, withRecycler,
 } from "../src/index.js";
-import { emptyFloat32 } from "../src/tensor/dtype.js";
+import { emptyFloat32 } from "../src/tensor/memory.js";
 
 describe("ArrayRecycler", () => {
   test("hands out again only what it issued, each array once, filled like emptyFloat32", () => {

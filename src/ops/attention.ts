@@ -2,7 +2,7 @@
 // kernel, which never stores the [Tq, Tk] weight matrix (it saves the row log-sum-exp and
 // recomputes the weights in backward). src/attention/ builds the readable five-step version.
 
-import { emptyFloat32 } from "../tensor/dtype.js";
+import { emptyFloat32, zerosFloat32 } from "../tensor/memory.js";
 import { formatShape } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { add, broadcastRaw, mul } from "./elementwise.js";
@@ -201,7 +201,7 @@ function attendColumns(op: string, q: Columns, k: Columns, v: Columns, numHeads:
   return Tensor.fromOp(op, out, [B, Tq, H * Dv], inputs, (g) => {
     // one gradient array per input tensor; the kernel fills every column range it reads
     const covered = (t: Tensor) => [q, k, v].filter((c) => c.t === t).reduce((n, c) => n + c.width, 0) === t.shape[2];
-    const grads = inputs.map((t) => (covered(t) ? emptyFloat32(t.numel) : new Float32Array(t.numel)));
+    const grads = inputs.map((t) => (covered(t) ? emptyFloat32(t.numel) : zerosFloat32(t.numel)));
     const gradOf = (c: Columns) => view(grads[inputs.indexOf(c.t)], c);
     backend().attentionBackward({ ...args, gradOut: g.data as Float32Array, gradQ: gradOf(q), gradK: gradOf(k), gradV: gradOf(v) });
     return inputs.map((t, i) => new Tensor(grads[i], t.shape));

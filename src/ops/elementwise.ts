@@ -1,7 +1,8 @@
 // Elementwise ops with NumPy broadcasting, each with its backward rule beside it.
 
 import type { BinaryOp, UnaryOp } from "../backend/backend.js";
-import { allocate, emptyFloat32 } from "../tensor/dtype.js";
+import { allocate } from "../tensor/dtype.js";
+import { emptyFloat32 } from "../tensor/memory.js";
 import { broadcastShapes, padShape, sizeOf } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { asFloat, backend, lift, sumToShape } from "./util.js";

@@ -1,6 +1,6 @@
 // Neural-network functions: softmax, layer norm, embedding, dropout, linear.
 
-import { emptyFloat32 } from "../tensor/dtype.js";
+import { emptyFloat32, zerosFloat32 } from "../tensor/memory.js";
 import { defaultGenerator, type Generator } from "../tensor/random.js";
 import { formatShape, normalizeDim, shapesEqual, sizeOf } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
@@ -76,7 +76,7 @@ export function embedding(ids: Tensor, weight: Tensor): Tensor {
   if (weight.ndim !== 2) throw new RangeError(`embedding: weight must be [numEmbeddings, dim], got ${formatShape(weight.shape)}`);
   const [V, C] = weight.shape;
   const idx = ids.data as Int32Array;
-  const out = new Float32Array(idx.length * C);
+  const out = emptyFloat32(idx.length * C); // every row is copied in below
   const w = weight.data as Float32Array;
   for (let i = 0; i < idx.length; i++) {
     const t = idx[i];
@@ -84,7 +84,7 @@ export function embedding(ids: Tensor, weight: Tensor): Tensor {
     out.set(w.subarray(t * C, (t + 1) * C), i * C);
   }
   return Tensor.fromOp("embedding", out, [...ids.shape, C], [weight], (g) => {
-    const dw = new Float32Array(V * C);
+    const dw = zerosFloat32(V * C);
     const gd = g.data;
     for (let i = 0; i < idx.length; i++) {
       const row = idx[i] * C, src = i * C;

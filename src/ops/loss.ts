@@ -1,6 +1,6 @@
 // Losses: cross-entropy (fused with log-softmax), mean squared error, binary cross-entropy.
 
-import { emptyFloat32 } from "../tensor/dtype.js";
+import { emptyFloat32 } from "../tensor/memory.js";
 import { formatShape, shapesEqual } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { abs, add, clamp, exp, log, mul, neg, relu, sub } from "./elementwise.js";

@@ -1,6 +1,6 @@
 // Matrix multiply: batched, broadcast batch dims, transposed operands without a copy.
 
-import { emptyFloat32 } from "../tensor/dtype.js";
+import { emptyFloat32 } from "../tensor/memory.js";
 import { broadcastShapes, formatShape, shapesEqual, sizeOf } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { broadcastRaw } from "./elementwise.js";

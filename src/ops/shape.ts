@@ -1,7 +1,8 @@
 // Shape ops: reshape, permute, expand, slicing, indexing, joining, padding, unfold.
 // Reshape shares the input's values (tensors are never written in place); the rest copy.
 
-import { allocate, emptyFloat32 } from "../tensor/dtype.js";
+import { allocate } from "../tensor/dtype.js";
+import { emptyFloat32, zerosFloat32 } from "../tensor/memory.js";
 
 type Data = Float32Array | Int32Array;
 
@@ -124,7 +125,7 @@ export function slice(x: Tensor, dim: number, start = 0, end?: number, step = 1)
     for (let i = 0; i < runs; i++) copy(x.data, (o * n + s + i * step) * inner, out, (o * len + i * (step === 1 ? 0 : 1)) * inner);
   }
   return Tensor.fromOp("slice", out, outShape, [x], (g) => {
-    const dx = new Float32Array(x.numel);
+    const dx = zerosFloat32(x.numel);
     for (let o = 0; o < outer; o++) {
       for (let i = 0; i < runs; i++) copy(g.data, (o * len + i * (step === 1 ? 0 : 1)) * inner, dx, (o * n + s + i * step) * inner);
     }
@@ -271,7 +272,7 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   const total = tensors.reduce((n, t) => n + t.shape[d], 0);
   const outShape = [...first.shape];
   outShape[d] = total;
-  const out = allocate(first.dtype, outer * total * inner);
+  const out = first.dtype === "float32" ? emptyFloat32(outer * total * inner) : allocate("int32", outer * total * inner); // the runs below cover it
   let off = 0;
   for (const t of tensors) {
     const chunk = t.shape[d] * inner;
@@ -439,7 +440,7 @@ export function unfold(x: Tensor, kernelSize: number | number[], options: Unfold
     backend().im2col(xd, n * inSize, C, spatial, kernel, stride, padding, dilation, outSpatial, out.subarray(n * rows * L, (n + 1) * rows * L));
   }
   return Tensor.fromOp("unfold", out, [N, rows, L], [x], (g) => {
-    const dx = new Float32Array(x.numel);
+    const dx = zerosFloat32(x.numel); // col2im adds overlapping patches into it
     for (let n = 0; n < N; n++) {
       backend().col2im(g.data.subarray(n * rows * L, (n + 1) * rows * L) as Float32Array, C, spatial, kernel, stride, padding, dilation, outSpatial, dx, n * inSize);
     }

@@ -14,6 +14,7 @@ import { softmax } from "../ops/functional.js";
 import { Generator, manualSeed } from "../tensor/random.js";
 import { formatShape } from "../tensor/shape.js";
 import { noGrad, type Tensor } from "../tensor/tensor.js";
+import { tidy } from "../tensor/tidy.js";
 import { AdamW } from "../train/optim/adam.js";
 import { clipGradNorm } from "../train/optim/clip.js";
 import { weightDecayGroups } from "../train/optim/optimizer.js";
@@ -111,18 +112,23 @@ export function trainImageClassifier(model: ImageClassifier, images: Tensor, lab
     let lossSum = 0, correct = 0, count = 0;
     const t0 = performance.now(), cpu0 = process.cpuUsage();
     for (let [x, y] of loader) {
-      if (o.shift > 0) x = randomShift(x, o.shift, { fill: o.fill, generator: gen });
-      const { logits } = model.forward(x); // [B, classes]
-      const loss = crossEntropy(logits, y, { labelSmoothing: o.labelSmoothing });
-      opt.zeroGrad();
-      loss.backward();
-      if (o.clipNorm > 0) clipGradNorm(params, o.clipNorm);
-      opt.step();
+      // one step; its activations' memory goes to the next step (tidy)
+      const { l, hits } = tidy(() => {
+        if (o.shift > 0) x = randomShift(x, o.shift, { fill: o.fill, generator: gen });
+        const { logits } = model.forward(x); // [B, classes]
+        const loss = crossEntropy(logits, y, { labelSmoothing: o.labelSmoothing });
+        opt.zeroGrad();
+        loss.backward();
+        if (o.clipNorm > 0) clipGradNorm(params, o.clipNorm);
+        opt.step();
+        let right = 0;
+        for (let i = 0; i < y.shape[0]; i++) if (argmaxRow(logits.data, i, logits.shape[1]) === y.data[i]) right++;
+        return { l: loss.item(), hits: right };
+      });
       sched.step();
-      const B = y.shape[0], C = logits.shape[1];
-      const l = loss.item();
+      const B = y.shape[0];
       lossSum += l * B;
-      for (let i = 0; i < B; i++) if (argmaxRow(logits.data, i, C) === y.data[i]) correct++;
+      correct += hits;
       count += B;
       bar.tick(B, l, ` | acc ${(100 * correct / count).toFixed(1)}%`);
       if (o.maxSeconds !== undefined && seconds + (performance.now() - t0) / 1000 > o.maxSeconds) {

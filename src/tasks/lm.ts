@@ -17,6 +17,7 @@ import { crossEntropy } from "../ops/loss.js";
 import { reshape } from "../ops/shape.js";
 import { Generator, manualSeed } from "../tensor/random.js";
 import { noGrad, Tensor } from "../tensor/tensor.js";
+import { tidy } from "../tensor/tidy.js";
 import { AdamW } from "../train/optim/adam.js";
 import { clipGradNorm } from "../train/optim/clip.js";
 import { weightDecayGroups } from "../train/optim/optimizer.js";
@@ -136,14 +137,16 @@ export function trainLM(o: LMOptions): LMResult {
         y[b * ctx + t] = trainIds[s + t + 1];
       }
     }
-    const logits = model.forward(new Tensor(x, [B, ctx])).logits;
-    const loss = crossEntropy(reshape(logits, [-1, config.vocabSize]), new Tensor(y, [B * ctx]));
-    opt.zeroGrad();
-    loss.backward();
-    clipGradNorm(model.parameters(), 1);
-    opt.step();
+    const l = tidy(() => {
+      const logits = model.forward(new Tensor(x, [B, ctx])).logits;
+      const loss = crossEntropy(reshape(logits, [-1, config.vocabSize]), new Tensor(y, [B * ctx]));
+      opt.zeroGrad();
+      loss.backward();
+      clipGradNorm(model.parameters(), 1);
+      opt.step();
+      return loss.item();
+    });
     sched.step();
-    const l = loss.item();
     losses.push(l);
     bar.tick(B * ctx, l);
     if (o.evalEvery && step % o.evalEvery === 0 && step < o.steps) {

@@ -12,6 +12,7 @@ import { crossEntropy } from "../ops/loss.js";
 import { indexSelect, reshape } from "../ops/shape.js";
 import { Generator, manualSeed } from "../tensor/random.js";
 import { noGrad, Tensor } from "../tensor/tensor.js";
+import { tidy } from "../tensor/tidy.js";
 import { AdamW } from "../train/optim/adam.js";
 import { clipGradNorm } from "../train/optim/clip.js";
 import { weightDecayGroups } from "../train/optim/optimizer.js";
@@ -174,15 +175,18 @@ export function pretrainMLM(config: BertConfig, chunks: readonly number[][], tok
     const picks = Array.from({ length: B }, () => chunks[g.randint(0, chunks.length)]);
     const b = padBatch(picks, tok, maxLen);
     const { inputIds, labels } = maskTokens(b.ids, masking, g);
-    const { logits, targets } = maskedLogits(model, inputIds, labels, b.attentionMask);
-    if (targets.numel === 0) continue; // (a tiny batch can draw no position at all)
-    const loss = crossEntropy(logits, targets);
-    opt.zeroGrad();
-    loss.backward();
-    clipGradNorm(model.parameters(), 1);
-    opt.step();
+    const l = tidy(() => {
+      const { logits, targets } = maskedLogits(model, inputIds, labels, b.attentionMask);
+      if (targets.numel === 0) return null; // (a tiny batch can draw no position at all)
+      const loss = crossEntropy(logits, targets);
+      opt.zeroGrad();
+      loss.backward();
+      clipGradNorm(model.parameters(), 1);
+      opt.step();
+      return loss.item();
+    });
+    if (l === null) continue;
     sched.step();
-    const l = loss.item();
     losses.push(l);
     bar.tick(b.ids.numel, l);
     if (o.log && step % Math.max(1, Math.round(o.steps / 10)) === 0) {

@@ -16,6 +16,7 @@ import { reshape } from "../ops/shape.js";
 import { Generator } from "../tensor/random.js";
 import { manualSeed } from "../tensor/random.js";
 import { noGrad, Tensor } from "../tensor/tensor.js";
+import { tidy } from "../tensor/tidy.js";
 import { AdamW } from "../train/optim/adam.js";
 import { clipGradNorm } from "../train/optim/clip.js";
 import { LRScheduler, warmupCosineSchedule } from "../train/optim/schedules.js";
@@ -227,15 +228,17 @@ export function trainSeq2Seq(model: Seq2Seq, train: readonly Pair[] | PairList, 
     const t0 = performance.now();
     let lossSum = 0, tokSum = 0, exSum = 0;
     for (const b of batches) {
-      const logits = model.logits(b.src, b.tgtIn); // [B, T, V]
-      const V = logits.shape[2];
-      const loss = crossEntropy(reshape(logits, [-1, V]), reshape(b.tgtOut, [-1]), { ignoreIndex: PAD, labelSmoothing: o.labelSmoothing ?? 0.1 });
-      opt.zeroGrad();
-      loss.backward();
-      if (o.clip !== 0) clipGradNorm(m.parameters(), o.clip ?? 1);
-      opt.step();
+      const l = tidy(() => {
+        const logits = model.logits(b.src, b.tgtIn); // [B, T, V]
+        const V = logits.shape[2];
+        const loss = crossEntropy(reshape(logits, [-1, V]), reshape(b.tgtOut, [-1]), { ignoreIndex: PAD, labelSmoothing: o.labelSmoothing ?? 0.1 });
+        opt.zeroGrad();
+        loss.backward();
+        if (o.clip !== 0) clipGradNorm(m.parameters(), o.clip ?? 1);
+        opt.step();
+        return loss.item();
+      });
       sched.step();
-      const l = loss.item();
       lossSum += l * b.tokens;
       tokSum += b.tokens;
       exSum += b.size;

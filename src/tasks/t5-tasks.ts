@@ -17,6 +17,7 @@ import { crossEntropy } from "../ops/loss.js";
 import { reshape } from "../ops/shape.js";
 import { Generator, manualSeed } from "../tensor/random.js";
 import { noGrad, Tensor } from "../tensor/tensor.js";
+import { tidy } from "../tensor/tidy.js";
 import { AdamW } from "../train/optim/adam.js";
 import { clipGradNorm } from "../train/optim/clip.js";
 import { weightDecayGroups } from "../train/optim/optimizer.js";
@@ -192,14 +193,16 @@ export function trainT5Tasks(o: T5TaskOptions): T5TaskResult {
     }
     const src = padRows(idx.map((i) => enc[i].src));
     const labels = padRows(idx.map((i) => enc[i].tgt)); // target + </s>, padded with <pad> (= ignored)
-    const logits = model.forward(src, { decoderInputIds: model.shiftRight(labels) }).logits;
-    const loss = crossEntropy(reshape(logits, [-1, vocab.size]), reshape(labels, [-1]), { ignoreIndex: vocab.pad });
-    opt.zeroGrad();
-    loss.backward();
-    clipGradNorm(model.parameters(), 1);
-    opt.step();
+    losses.push(tidy(() => {
+      const logits = model.forward(src, { decoderInputIds: model.shiftRight(labels) }).logits;
+      const loss = crossEntropy(reshape(logits, [-1, vocab.size]), reshape(labels, [-1]), { ignoreIndex: vocab.pad });
+      opt.zeroGrad();
+      loss.backward();
+      clipGradNorm(model.parameters(), 1);
+      opt.step();
+      return loss.item();
+    }));
     sched.step();
-    losses.push(loss.item());
     bar.tick(B, losses.at(-1)!);
     if (step % Math.max(1, Math.round(o.steps / 10)) === 0) {
       const recent = losses.slice(-Math.round(o.steps / 10));

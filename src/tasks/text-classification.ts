@@ -14,6 +14,7 @@ import { BertForMaskedLM, BertForSequenceClassification, bertConfig, type BertCo
 import { crossEntropy } from "../ops/loss.js";
 import { Generator, manualSeed } from "../tensor/random.js";
 import { noGrad, Tensor } from "../tensor/tensor.js";
+import { tidy } from "../tensor/tidy.js";
 import { AdamW } from "../train/optim/adam.js";
 import { clipGradNorm } from "../train/optim/clip.js";
 import { weightDecayGroups } from "../train/optim/optimizer.js";
@@ -108,14 +109,16 @@ export function finetuneClassifier(config: BertConfig, examples: readonly { text
       idx.push(order[pos++]);
     }
     const b = padBatch(idx.map((i) => encoded[i]), tok, maxLen);
-    const logits = model.forward(b.ids, { attentionMask: b.attentionMask }).logits;
-    const loss = crossEntropy(logits, new Tensor(Int32Array.from(idx.map((i) => examples[i].label)), [B]));
-    opt.zeroGrad();
-    loss.backward();
-    clipGradNorm(model.parameters(), 1);
-    opt.step();
+    last = tidy(() => {
+      const logits = model.forward(b.ids, { attentionMask: b.attentionMask }).logits;
+      const loss = crossEntropy(logits, new Tensor(Int32Array.from(idx.map((i) => examples[i].label)), [B]));
+      opt.zeroGrad();
+      loss.backward();
+      clipGradNorm(model.parameters(), 1);
+      opt.step();
+      return loss.item();
+    });
     sched.step();
-    last = loss.item();
     bar.tick(B, last);
   }
   bar.end();

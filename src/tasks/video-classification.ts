@@ -17,6 +17,7 @@ import { crossEntropy } from "../ops/loss.js";
 import { argmax } from "../ops/reduce.js";
 import { defaultGenerator, Generator } from "../tensor/random.js";
 import { noGrad, Tensor } from "../tensor/tensor.js";
+import { tidy } from "../tensor/tidy.js";
 import { AdamW } from "../train/optim/adam.js";
 import { clipGradNorm } from "../train/optim/clip.js";
 import { LRScheduler, warmupCosineSchedule } from "../train/optim/schedules.js";
@@ -300,17 +301,21 @@ function trainSteps(model: Module & { forward(x: Tensor): { logits: Tensor } }, 
   let lossSum = 0, right = 0, seen = 0;
   for (let step = 1; step <= s.steps; step++) {
     const { input, labels } = s.next();
-    const logits = model.forward(input).logits;
-    const loss = crossEntropy(logits, labels);
-    model.zeroGrad();
-    loss.backward();
-    clipGradNorm(model.parameters(), 1);
-    opt.step();
+    const { l, hits } = tidy(() => {
+      const logits = model.forward(input).logits;
+      const loss = crossEntropy(logits, labels);
+      model.zeroGrad();
+      loss.backward();
+      clipGradNorm(model.parameters(), 1);
+      opt.step();
+      const pred = argmax(logits, 1);
+      let n = 0;
+      for (let i = 0; i < B; i++) if (pred.data[i] === labels.data[i]) n++;
+      return { l: loss.item(), hits: n };
+    });
     sched.step();
-    const l = loss.item();
     lossSum += l;
-    const pred = argmax(logits, 1);
-    for (let i = 0; i < B; i++) if (pred.data[i] === labels.data[i]) right++;
+    right += hits;
     seen += B;
     bar.tick(B, l);
     if (step % s.logEvery === 0 || step === s.steps) {

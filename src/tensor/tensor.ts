@@ -1,10 +1,12 @@
 // The Tensor: a shape, a dtype and a flat row-major typed array, plus the autograd tape.
 //
-// Memory is owned by the typed array, so the garbage collector frees tensors (no dispose).
+// Memory is owned by the typed array, so the garbage collector frees tensors (no dispose);
+// tidy() (tidy.ts) gives a step's memory back sooner, and a tensor it freed throws when read.
 // Ops live in src/ops and attach themselves as methods (see ops/methods.ts); this file only
 // knows how to store values and how to walk the tape backwards.
 
-import { ArrayRecycler, type DType, dtypeOfArray, emptyFloat32, withRecycler } from "./dtype.js";
+import { type DType, dtypeOfArray } from "./dtype.js";
+import { ArrayRecycler, emptyFloat32, freeArrays, inArrayScope, withRecycler } from "./memory.js";
 import { formatShape, shapesEqual, sizeOf, stridesOf } from "./shape.js";
 
 /** How a tensor was made: its inputs and the rule that maps its gradient to theirs. */
@@ -45,11 +47,26 @@ export function enableGrad<T>(fn: () => T): T {
   }
 }
 
+/** Told of every tensor made and every gradient kept while a tidy() scope runs (tidy.ts). */
+export interface TensorTracker {
+  made(t: Tensor): void;
+  /** A .grad that backward() set: it outlives the scope. */
+  gradKept(grad: Tensor): void;
+}
+
+let tracker: TensorTracker | null = null;
+
+/** Make t the tracker of new tensors and kept gradients; returns the previous one. */
+export function setTensorTracker(t: TensorTracker | null): TensorTracker | null {
+  const prev = tracker;
+  tracker = t;
+  return prev;
+}
+
 let nextId = 1;
 
 export class Tensor {
-  /** Flat row-major values. Treat as read-only unless you own the tensor. */
-  data: Float32Array | Int32Array;
+  private _data: Float32Array | Int32Array | null;
   readonly shape: number[];
   readonly dtype: DType;
   /** Accumulated gradient after backward(); same shape as this tensor. */
@@ -66,10 +83,33 @@ export class Tensor {
     if (data.length !== n) {
       throw new RangeError(`Tensor: data has ${data.length} elements but shape ${formatShape(shape)} needs ${n}`);
     }
-    this.data = data;
+    this._data = data;
     this.shape = [...shape];
     this.dtype = dtypeOfArray(data);
     if (requiresGrad) this.requiresGrad = true;
+    if (tracker) tracker.made(this);
+  }
+
+  /** Flat row-major values. Treat as read-only unless you own the tensor. */
+  get data(): Float32Array | Int32Array {
+    const d = this._data;
+    if (d === null) {
+      throw new Error(
+        `tensor ${this.id} of shape ${formatShape(this.shape)} was freed at the end of the tidy() scope that made it: ` +
+          "return it from the scope or keep() it to use it afterwards",
+      );
+    }
+    return d;
+  }
+
+  /** Whether tidy() has given this tensor's memory back (reading it then throws). */
+  get isFreed(): boolean {
+    return this._data === null;
+  }
+
+  /** For tidy(): the memory is reused from now on, so reading this tensor must fail. */
+  free(): void {
+    this._data = null;
   }
 
   /** Build an op's result: records the grad fn when grad mode is on and an input needs grad. */
@@ -216,6 +256,7 @@ export class Tensor {
   }
 
   toString(): string {
+    if (this.isFreed) return `tensor(shape=${formatShape(this.shape)}, dtype=${this.dtype}, freed)`;
     const head = `tensor(shape=${formatShape(this.shape)}, dtype=${this.dtype}`;
     const vals = this.numel <= 20 ? `, ${JSON.stringify(this.tolist())}` : "";
     return `${head}${vals}${this.gradFn ? `, grad_fn=${this.gradFn.name}` : ""})`;
@@ -368,12 +409,6 @@ function freedGradFn(name: string): GradFn {
 
 let recycling = true;
 let reusedTotal = 0;
-/**
- * The last pass's spare gradient arrays: the next pass starts from them, so that after the first
- * training step backward allocates almost nothing (ViT-MNIST: 18 MB a step less for the garbage
- * collector). What the next pass does not use is dropped after it: at most one pass's worth.
- */
-let spareArrays: Map<number, Float32Array[]> | undefined;
 
 /**
  * Whether backward() hands the memory of gradients it is done with to later gradients of the
@@ -381,7 +416,7 @@ let spareArrays: Map<number, Float32Array[]> | undefined;
  */
 export function setGradientRecycling(enabled: boolean): void {
   recycling = enabled;
-  if (!enabled) spareArrays = undefined;
+  if (!enabled) freeArrays.clear();
 }
 
 /** How many gradient arrays backward passes have reused so far (for tests and profiles). */
@@ -391,8 +426,7 @@ export function gradientArraysReused(): number {
 
 function runBackward(root: Tensor, seed: Tensor, retainGraph: boolean): void {
   const order = topoSort(root);
-  const recycler = new ArrayRecycler(recycling ? spareArrays : undefined);
-  spareArrays = undefined;
+  const recycler = new ArrayRecycler();
   const grads = new GradSums(recycler);
   grads.add(root, seed);
   grads.use(seed); // the caller's array: never adopted (nor recycled: the recycler did not issue it)
@@ -412,7 +446,9 @@ function runBackward(root: Tensor, seed: Tensor, retainGraph: boolean): void {
   } finally {
     gradEnabled = prev;
     reusedTotal += recycler.reused;
-    if (recycling) spareArrays = recycler.spare();
+    // The pass's spare arrays wait for the next pass (after the first training step backward
+    // allocates almost nothing); inside tidy() the pool ages at the scope's end instead.
+    if (!inArrayScope()) freeArrays.age();
   }
 }
 
@@ -425,6 +461,7 @@ function backwardNode(t: Tensor, g: Tensor, grads: GradSums, retainGraph: boolea
     // dW: 51 MB a GPT step not copied); grads handed to several inputs may share one array.
     const adopt = !t.grad && !fn && grads.adoptable(g);
     t.grad = t.grad ? accumulate(t.grad, g) : adopt ? new Tensor(g.data, g.shape) : new Tensor(g.data.slice(), g.shape);
+    if (tracker) tracker.gradKept(t.grad);
     if (!fn) {
       if (!adopt) grads.drop(g); // an adopted array is the leaf's for good
       return;
