@@ -129,8 +129,8 @@ forEachIsa("gemm: blocking edges (k across KC, m across MC, n across NR) and thr
     { m: 1, n: 1000, k: 300, ta: false, tb: false, batch: 1 },
     { m: 1000, n: 1, k: 300, ta: false, tb: false, batch: 1 },
     { m: 20, n: 30, k: 0, ta: false, tb: false, batch: 2, beta: 0.5 },
-    // the fused bias: across k-blocks (added once), the direct-A path (narrow n), split-K
-    // (short m, long k), k = 0, several batch items
+    // the fused bias: across k-blocks (added once), the direct-A path (narrow n), short m with
+    // long k, k = 0, several batch items
     { m: 300, n: 257, k: 801, ta: false, tb: true, batch: 1, bias: true },
     { m: 450, n: 33, k: 77, ta: false, tb: false, batch: 2, beta: 1, bias: true },
     { m: 30, n: 40, k: 2000, ta: true, tb: false, batch: 1, bias: true },
@@ -145,6 +145,10 @@ forEachIsa("gemm: blocking edges (k across KC, m across MC, n across NR) and thr
     { m: 20, n: 30, k: 0, ta: false, tb: false, batch: 2, beta: 0.5, bias: true, addend: true },
     { m: 64, n: 100, k: 64, ta: false, tb: true, batch: 5, addend: true },
     { m: 1576, n: 192, k: 192, ta: false, tb: true, batch: 1, bias: true, addend: true },
+    // split-K for sure (one row panel, enough work for two threads): the bias and the residual
+    // added once, after the parts are summed
+    { m: 10, n: 64, k: 4000, ta: true, tb: false, batch: 1, bias: true, addend: true },
+    { m: 10, n: 64, k: 4000, ta: false, tb: false, batch: 1, beta: 0.5, bias: true, addend: true },
   ];
   const original = addon!.numThreads();
   for (const threads of [1, 2, 3]) {
