@@ -260,6 +260,40 @@ forEachIsa("adamw step", (nb) => {
   assertClose(vn, vj, 1e-5, 1e-7, "adamw v");
 });
 
+// --- embeddings --------------------------------------------------------------------------------
+
+forEachIsa("embedding gather and its scatter-add backward (repeated ids, odd widths, threads)", (nb) => {
+  const r = rng(8);
+  const original = addon!.numThreads();
+  for (const threads of [1, 2, 3]) {
+    addon!.setNumThreads(threads);
+    for (const [V, C, n] of [[7, 1, 5], [50, 33, 130], [1000, 256, 2048], [13, 200, 4000], [3, 65, 0]]) {
+      const w = randArray(V * C, r);
+      const ids = Int32Array.from({ length: n }, (_, i) => (i % 5 === 0 ? 0 : Math.floor(r() * V))); // id 0 many times
+      const outJs = new Float32Array(n * C), outNat = new Float32Array(n * C).fill(NaN);
+      jsBackend.embedding(w, ids, C, outJs);
+      nb.embedding(w, ids, C, outNat);
+      assert.deepEqual(outNat, outJs, `embedding V ${V} C ${C} n ${n}`);
+      const g = randArray(n * C, r), start = randArray(V * C, r); // accumulates onto what is there
+      const dJs = start.slice(), dNat = start.slice();
+      jsBackend.embeddingBackward(g, ids, C, dJs);
+      nb.embeddingBackward(g, ids, C, dNat);
+      assertClose(dNat, dJs, 1e-6, 1e-6, `embeddingBackward V ${V} C ${C} n ${n} threads ${threads}`);
+    }
+  }
+  addon!.setNumThreads(original);
+});
+
+test("embedding: an id outside the table, or an output too short, is refused by the addon", (t) => {
+  if (!addon) { t.skip(skipReason); return; }
+  const w = new Float32Array(12); // 4 rows of 3
+  assert.throws(() => addon.embedding(w, Int32Array.from([0, 4]), 3, new Float32Array(6)), /id 4 at position 1 is out of range for 4 rows/);
+  assert.throws(() => addon.embedding(w, Int32Array.from([-1]), 3, new Float32Array(3)), /id -1 at position 0 is out of range/);
+  assert.throws(() => addon.embedding(w, Int32Array.from([1, 2]), 3, new Float32Array(5)), /out/);
+  assert.throws(() => addon.embeddingBackward(new Float32Array(6), Int32Array.from([0, 9]), 3, w), /id 9 at position 1 is out of range for 4 rows/);
+  assert.throws(() => addon.embeddingBackward(new Float32Array(5), Int32Array.from([0, 1]), 3, w), /grad/);
+});
+
 // --- elementwise -------------------------------------------------------------------------------
 
 forEachIsa("unary and unaryBackward", (nb) => {

@@ -117,6 +117,12 @@ export interface Backend {
   crossEntropy(logits: F32, targets: I32, rows: number, cols: number, ignoreIndex: number,
     labelSmoothing: number, loss: F32, dlogits: F32 | null, gradScale: number): void;
 
+  // --- embeddings ----------------------------------------------------------------------------
+  /** out row i = weight row ids[i] (weight [V, cols]; the caller has checked every id is in [0, V)). */
+  embedding(weight: F32, ids: I32, cols: number, out: F32): void;
+  /** dweight row ids[i] += grad row i: the gradient of embedding (repeated ids add up). */
+  embeddingBackward(grad: F32, ids: I32, cols: number, dweight: F32): void;
+
   // --- convolution helpers -----------------------------------------------------------------
   /** im2col for N-d convolution of one image: x [C, ...spatial] -> cols [C*prod(kernel), prod(outSpatial)]. */
   im2col(x: F32, xOffset: number, channels: number, spatial: number[], kernel: number[], stride: number[],

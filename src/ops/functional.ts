@@ -76,20 +76,15 @@ export function embedding(ids: Tensor, weight: Tensor): Tensor {
   if (weight.ndim !== 2) throw new RangeError(`embedding: weight must be [numEmbeddings, dim], got ${formatShape(weight.shape)}`);
   const [V, C] = weight.shape;
   const idx = ids.data as Int32Array;
-  const out = emptyFloat32(idx.length * C); // every row is copied in below
-  const w = weight.data as Float32Array;
   for (let i = 0; i < idx.length; i++) {
     const t = idx[i];
     if (t < 0 || t >= V) throw new RangeError(`embedding: id ${t} at position ${i} is out of range for ${V} embeddings`);
-    out.set(w.subarray(t * C, (t + 1) * C), i * C);
   }
+  const out = emptyFloat32(idx.length * C); // every row is copied in
+  if (C > 0) backend().embedding(weight.data as Float32Array, idx, C, out);
   return Tensor.fromOp("embedding", out, [...ids.shape, C], [weight], (g) => {
     const dw = zerosFloat32(V * C);
-    const gd = g.data;
-    for (let i = 0; i < idx.length; i++) {
-      const row = idx[i] * C, src = i * C;
-      for (let j = 0; j < C; j++) dw[row + j] += gd[src + j];
-    }
+    if (C > 0) backend().embeddingBackward(g.data as Float32Array, idx, C, dw); // repeated ids add up
     return [Tensor.freshGrad(dw, weight.shape)];
   });
 }

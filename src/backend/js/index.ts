@@ -4,6 +4,7 @@ import { type Backend, registerBackend } from "../backend.js";
 import { attention, attentionBackward } from "./attention.js";
 import { col2im, im2col } from "./conv.js";
 import { axpy, binary, fill, permute, unary, unaryBackward } from "./elementwise.js";
+import { embedding, embeddingBackward } from "./embedding.js";
 import { gemm } from "./gemm.js";
 import { adamw } from "./optim.js";
 import { argReduce, reduce } from "./reduce.js";
@@ -14,7 +15,7 @@ export const jsBackend: Backend = {
   unary, unaryBackward, binary, axpy, fill, permute,
   reduce, argReduce, gemm,
   softmax, softmaxBackward, logSoftmax, logSoftmaxBackward, layerNorm, layerNormBackward, crossEntropy,
-  im2col, col2im, attention, attentionBackward, adamw,
+  embedding, embeddingBackward, im2col, col2im, attention, attentionBackward, adamw,
 };
 
 registerBackend("js", () => jsBackend);

@@ -41,6 +41,8 @@ export interface NativeAddon {
     b: F32, bOffset: number, ldb: number, strideB: number,
     beta: number, c: F32, cOffset: number, ldc: number, strideC: number, batch: number, bias?: F32 | null,
     addend?: F32 | null): void;
+  embedding(weight: F32, ids: Int32Array, cols: number, out: F32): void;
+  embeddingBackward(grad: F32, ids: Int32Array, cols: number, dweight: F32): void;
   softmax(x: F32, rows: number, cols: number, out: F32): void;
   softmaxBackward(y: F32, dy: F32, rows: number, cols: number, dx: F32): void;
   logSoftmax(x: F32, rows: number, cols: number, out: F32): void;

@@ -102,6 +102,9 @@ export function createNativeBackend(base: Backend, addon: NativeAddon | null = l
     adamw: (param, grad, m, v, lr, beta1, beta2, eps, weightDecay, step) =>
       A.adamw(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, step),
 
+    embedding: (weight, ids, cols, out) => A.embedding(weight, ids, cols, out),
+    embeddingBackward: (grad, ids, cols, dweight) => A.embeddingBackward(grad, ids, cols, dweight),
+
     im2col(x, xOffset, channels, spatial, kernel, stride, padding, dilation, outSpatial, cols): void {
       if (spatial.length < 1 || spatial.length > 3) {
         return base.im2col(x, xOffset, channels, spatial, kernel, stride, padding, dilation, outSpatial, cols);
