@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { F, type Tensor, keep, manualSeed, models, optim, randint, randn, setUninitializedFill, tensor, tidy } from "../src/index.js";
+import { F, type Tensor, keep, manualSeed, models, nn, optim, randint, randn, setUninitializedFill, tensor, tidy } from "../src/index.js";
 import { emptyFloat32, freeArrays } from "../src/tensor/memory.js";
 
 /** Losses of each step, then every parameter and its gradient after the last step. */
@@ -127,6 +127,42 @@ describe("tidy", () => {
       const t = Math.tanh(2 * (x.data[i] as number));
       assert.ok(Math.abs((x.grad!.data[i] as number) - 4 * t * (1 - t * t)) < 1e-4, `element ${i}`);
     }
+  });
+
+  test("zeroGrad() in a step gives back the last step's gradients, unless a view, keep() or the caller holds them", () => {
+    manualSeed(4);
+    const model = new nn.Linear(64, 48); // weight: 3072 elements (long enough to be given back)
+    const opt = new optim.SGD(model.parameters(), { lr: 0.1 });
+    const x = randn([16, 64]);
+    const step = (): Tensor => tidy(() => {
+      opt.zeroGrad();
+      model.forward(x).square().mean().backward();
+      opt.step();
+      return model.weight.grad!;
+    });
+    const g0 = step(); // returned: the caller holds it
+    step();
+    assert.equal(g0.isFreed, false, "a gradient returned from its step is not given back");
+    tidy(() => { opt.zeroGrad(); model.forward(x).square().mean().backward(); });
+    const g1 = model.weight.grad!;
+    step();
+    assert.equal(g1.isFreed, true, "the step before's gradient went back at zeroGrad()");
+    assert.throws(() => g1.data, /freed at the end of the tidy\(\) scope/);
+    // a view of the gradient, made between the steps, keeps it
+    tidy(() => { opt.zeroGrad(); model.forward(x).square().mean().backward(); });
+    const g2 = model.weight.grad!, view = g2.reshape([-1]), g2Values = g2.toArray();
+    step();
+    assert.equal(g2.isFreed, false);
+    assert.deepEqual(view.data, g2Values, "the view still reads the gradient's values");
+    // so does keep()
+    tidy(() => { opt.zeroGrad(); model.forward(x).square().mean().backward(); });
+    const g3 = keep(model.weight.grad!), g3Values = g3.toArray();
+    step();
+    assert.deepEqual(g3.data, g3Values);
+    // zeroGrad() outside tidy() gives nothing back
+    const g4 = model.weight.grad!;
+    opt.zeroGrad();
+    assert.equal(g4.isFreed, false);
   });
 
   test("if fn throws, nothing is freed and the error reaches the caller", () => {

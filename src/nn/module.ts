@@ -4,6 +4,7 @@
 
 import { formatShape, shapesEqual } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
+import { releaseGradient } from "../tensor/tidy.js";
 
 /** A tensor that a Module owns and an optimizer updates. */
 export class Parameter extends Tensor {
@@ -117,8 +118,12 @@ export class Module {
     return this.train(false);
   }
 
+  /** Drop every gradient (set to none); inside tidy() their memory is reused (releaseGradient). */
   zeroGrad(): void {
-    for (const p of this.parameters()) p.grad = null;
+    for (const p of this.parameters()) {
+      if (p.grad) releaseGradient(p.grad);
+      p.grad = null;
+    }
   }
 
   /** Parameters and buffers by dotted name (the tensors themselves, not copies). */

@@ -63,6 +63,13 @@ export function setTensorTracker(t: TensorTracker | null): TensorTracker | null 
   return prev;
 }
 
+/**
+ * Buffers of gradients that nothing but their .grad tensor refers to, marked at the end of the
+ * tidy() scope whose backward() made them: zeroGrad() in a later scope may give them back. Any
+ * other tensor made on such a buffer (a view of the gradient) unmarks it.
+ */
+export const soleGradientBuffers = new WeakSet<ArrayBufferLike>();
+
 let nextId = 1;
 
 export class Tensor {
@@ -84,6 +91,7 @@ export class Tensor {
       throw new RangeError(`Tensor: data has ${data.length} elements but shape ${formatShape(shape)} needs ${n}`);
     }
     this._data = data;
+    if (soleGradientBuffers.has(data.buffer)) soleGradientBuffers.delete(data.buffer);
     this.shape = [...shape];
     this.dtype = dtypeOfArray(data);
     if (requiresGrad) this.requiresGrad = true;

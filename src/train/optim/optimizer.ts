@@ -3,6 +3,7 @@
 import type { Parameter } from "../../nn/module.js";
 import type { Module } from "../../nn/module.js";
 import type { Tensor } from "../../tensor/tensor.js";
+import { releaseGradient } from "../../tensor/tidy.js";
 
 export interface ParamGroup<H> {
   params: Parameter[];
@@ -34,8 +35,14 @@ export abstract class Optimizer<H extends { lr: number }> {
     }
   }
 
+  /** Drop every gradient (PyTorch's set_to_none); inside tidy() their memory is reused (releaseGradient). */
   zeroGrad(): void {
-    for (const g of this.paramGroups) for (const p of g.params) p.grad = null;
+    for (const g of this.paramGroups) {
+      for (const p of g.params) {
+        if (p.grad) releaseGradient(p.grad);
+        p.grad = null;
+      }
+    }
   }
 
   /** Update every parameter that has a gradient. */
