@@ -61,6 +61,7 @@ async function main(): Promise<number> {
     return 2;
   }
   for (const phase of phases) {
+    phase.before?.();
     for (let i = 0; i < warmup; i++) phase.fn(); // JIT, thread pool, first touch: not profiled
     const [total, stats] = profiled(() => { for (let i = 0; i < repeats; i++) phase.fn(); }, values.shapes ?? false);
     const kernels = [...stats.values()].reduce((a, s) => a + s.ms, 0);
