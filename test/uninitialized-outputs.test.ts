@@ -79,9 +79,14 @@ test("elementwise, row-wise, normalisation and dropout write every element", () 
     const x = leaf([5, 300, 7]);
     return { out: F.softmax(x, 1).add(F.logSoftmax(x, -1)), inputs: [x] };
   });
-  check("layer norm", () => {
-    const x = leaf([129, 96]), g = leaf([96]), b = leaf([96]);
+  check("layer norm (1,100 rows: its saved mean and rstd are long enough to come uninitialised)", () => {
+    const x = leaf([1100, 96]), g = leaf([96]), b = leaf([96]);
     return { out: F.layerNorm(x, 96, g, b), inputs: [x, g, b] };
+  });
+  check("unfold (im2col) with padding, stride and dilation, and ViT's patches", () => {
+    const x = leaf([2, 3, 17, 19]), p = leaf([2, 3, 32, 32]);
+    const cols = F.unfold(x, [3, 4], { padding: [2, 1], stride: [2, 3], dilation: [1, 2] });
+    return { out: cols.sum([1, 2]).add(F.unfold(p, 16, { stride: 16 }).sum([1, 2])), inputs: [x, p] };
   });
   check("dropout", () => {
     const x = leaf([100, 50]);

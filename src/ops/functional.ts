@@ -55,7 +55,7 @@ export function layerNorm(x: Tensor, normalizedShape: number | number[], weight?
     }
   }
   const cols = sizeOf(ns), rows = cols === 0 ? 0 : x.numel / cols;
-  const out = emptyFloat32(x.numel), mean = new Float32Array(rows), rstd = new Float32Array(rows);
+  const out = emptyFloat32(x.numel), mean = emptyFloat32(rows), rstd = emptyFloat32(rows); // all written
   const w = weight ? (weight.data as Float32Array) : null, bb = bias ? (bias.data as Float32Array) : null;
   backend().layerNorm(x.data as Float32Array, w, bb, rows, cols, eps, out, mean, rstd);
   const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];

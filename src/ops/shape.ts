@@ -434,7 +434,7 @@ export function unfold(x: Tensor, kernelSize: number | number[], options: Unfold
   const spatial = x.shape.slice(2);
   const outSpatial = convOutputSize("unfold", spatial, kernel, stride, padding, dilation);
   const rows = C * sizeOf(kernel), L = sizeOf(outSpatial), inSize = C * sizeOf(spatial);
-  const out = new Float32Array(N * rows * L);
+  const out = emptyFloat32(N * rows * L); // im2col writes every element (padding as 0)
   const xd = x.data instanceof Float32Array ? x.data : Float32Array.from(x.data);
   for (let n = 0; n < N; n++) {
     backend().im2col(xd, n * inSize, C, spatial, kernel, stride, padding, dilation, outSpatial, out.subarray(n * rows * L, (n + 1) * rows * L));
