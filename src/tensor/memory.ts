@@ -70,13 +70,6 @@ export class ArrayPool {
     this.age();
     this.age();
   }
-
-  /** Bytes of the arrays waiting. */
-  bytes(): number {
-    let n = 0;
-    for (const gen of [this.current, this.previous]) for (const [len, list] of gen) n += len * 4 * list.length;
-    return n;
-  }
 }
 
 /** The pool emptyFloat32 draws on while a backward pass or a tidy() scope runs. */

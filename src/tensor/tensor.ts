@@ -64,9 +64,10 @@ export function setTensorTracker(t: TensorTracker | null): TensorTracker | null 
 }
 
 /**
- * Buffers of gradients that nothing but their .grad tensor refers to, marked at the end of the
- * tidy() scope whose backward() made them: zeroGrad() in a later scope may give them back. Any
- * other tensor made on such a buffer (a view of the gradient) unmarks it.
+ * Buffers of gradients that nothing but their .grad tensor refers to, marked as backward() sets
+ * them inside a tidy() scope: zeroGrad() in a later scope may give them back. Any other tensor
+ * made on such a buffer (a view of the gradient) unmarks it, and so do keep() and returning the
+ * gradient from its scope.
  */
 export const soleGradientBuffers = new WeakSet<ArrayBufferLike>();
 
