@@ -2,7 +2,7 @@
 
 import type { BinaryOp, UnaryOp } from "../backend/backend.js";
 import { allocate } from "../tensor/dtype.js";
-import { emptyFloat32 } from "../tensor/memory.js";
+import { emptyArray, emptyFloat32 } from "../tensor/memory.js";
 import { broadcastShapes, padShape, sizeOf } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { asFloat, backend, lift, sumToShape } from "./util.js";
@@ -53,7 +53,7 @@ export function binaryRaw(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   if (COMPARISON.has(op)) dtype = "int32";
   else if (a.dtype === "int32" && b.dtype === "int32" && INT_PRESERVING.has(op)) dtype = "int32";
   else dtype = "float32";
-  const out = dtype === "float32" ? emptyFloat32(sizeOf(shape)) : allocate(dtype, sizeOf(shape));
+  const out = emptyArray(dtype, sizeOf(shape));
   const ad = COMPARISON.has(op) || dtype === "int32" ? a.data : asFloat(a).data;
   const bd = COMPARISON.has(op) || dtype === "int32" ? b.data : asFloat(b).data;
   backend().binary(op, ad, padShape(a.shape, shape.length), bd, padShape(b.shape, shape.length), out, shape);

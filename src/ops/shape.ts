@@ -2,7 +2,7 @@
 // Reshape shares the input's values (tensors are never written in place); the rest copy.
 
 import { allocate } from "../tensor/dtype.js";
-import { emptyFloat32, zerosFloat32 } from "../tensor/memory.js";
+import { emptyArray, emptyFloat32, zerosFloat32 } from "../tensor/memory.js";
 
 type Data = Float32Array | Int32Array;
 
@@ -272,7 +272,7 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   const total = tensors.reduce((n, t) => n + t.shape[d], 0);
   const outShape = [...first.shape];
   outShape[d] = total;
-  const out = first.dtype === "float32" ? emptyFloat32(outer * total * inner) : allocate("int32", outer * total * inner); // the runs below cover it
+  const out = emptyArray(first.dtype, outer * total * inner); // the runs below cover it
   let off = 0;
   for (const t of tensors) {
     const chunk = t.shape[d] * inner;

@@ -9,6 +9,8 @@
 // gradients it is done with (ArrayRecycler), and tidy(), for what a step made and did not keep
 // (tensor/tidy.ts). This is what PyTorch's reference counts and caching allocator do for it.
 
+import type { DType } from "./dtype.js";
+
 let uninitializedFill: number | null = null;
 
 /**
@@ -102,6 +104,11 @@ export function emptyFloat32(n: number): Float32Array {
   activeRecycler?.issued(a);
   activeScope?.issued(a);
   return a;
+}
+
+/** An output array of dtype that a kernel writes in full: emptyFloat32's for float32, a new one for int32. */
+export function emptyArray(dtype: DType, n: number): Float32Array | Int32Array {
+  return dtype === "float32" ? emptyFloat32(n) : new Int32Array(n);
 }
 
 /** A zero-filled float32 array: emptyFloat32 and a fill, so that it can reuse memory too. */
