@@ -149,6 +149,12 @@ forEachIsa("gemm: blocking edges (k across KC, m across MC, n across NR) and thr
     // added once, after the parts are summed
     { m: 10, n: 64, k: 4000, ta: true, tb: false, batch: 1, bias: true, addend: true },
     { m: 10, n: 64, k: 4000, ta: false, tb: false, batch: 1, beta: 0.5, bias: true, addend: true },
+    // split-K for M no longer than K (a weight gradient: 22 row panels, more than the tasks)
+    { m: 300, n: 96, k: 1600, ta: true, tb: false, batch: 1, alpha: 0.75, bias: true, addend: true },
+    // A packed with alpha: rows 4 KiB apart (lda 1024), k-blocks of 384 and a last one of 232
+    // (16-column transposes and an 8-column tail), transposed and not
+    { m: 100, n: 300, k: 1000, ta: false, tb: true, batch: 1, padA: 24, alpha: 0.5 },
+    { m: 100, n: 300, k: 1000, ta: true, tb: false, batch: 1, padA: 924, alpha: -1.5, beta: 1 },
   ];
   const original = addon!.numThreads();
   for (const threads of [1, 2, 3]) {

@@ -25,38 +25,53 @@ static float* ensureBuf(float*& buf, size_t& cap, size_t n) {
   return buf;
 }
 
-// Pack rows [i0, i0+mc) x cols [p0, p0+kc) of op(A), times alpha.
+// Pack rows [i0, i0+mc) x cols [p0, p0+kc) of op(A), times alpha. An ISA that defines
+// TSF_PACK_A_PANEL packs full panels with vector code: packAPanelRows (a transpose in
+// registers) for a row-major A, packAPanelCopy (MR floats) for a transposed one.
 static void packA(const GemmCall& g, long i0, long mc, long p0, long kc, float* dst) {
   const float alpha = g.alpha;
-  for (long ir = 0; ir < mc; ir += MR) {
-    const int mr = (int)(mc - ir < MR ? mc - ir : MR);
-    float* d = dst + ir * kc;
-    if (!g.ta) {
-      // op(A)[i][p] = a[i*lda + p]
-      for (int ii = 0; ii < mr; ++ii) {
-        const float* s = g.a + (i0 + ir + ii) * g.lda + p0;
-        for (long p = 0; p < kc; ++p) d[p * MR + ii] = alpha * s[p];
+  const long mFull = (mc / MR) * MR;
+  if (g.ta) {
+    // op(A)[i][p] = a[p*lda + i]: row p of a feeds every panel, so walk p outside and read each
+    // row once, left to right (panel by panel, the rows' cache lines came back up to MR / 16
+    // times, and rows a multiple of 4 KiB apart evicted each other)
+    for (long p = 0; p < kc; ++p) {
+      const float* s = g.a + (p0 + p) * g.lda + i0;
+      for (long ir = 0; ir < mFull; ir += MR) {
+        float* dp = dst + ir * kc + p * MR;
+#ifdef TSF_PACK_A_PANEL
+        packAPanelCopy(s + ir, alpha, dp);
+#else
+        for (int ii = 0; ii < MR; ++ii) dp[ii] = alpha * s[ir + ii];
+#endif
       }
-      for (int ii = mr; ii < MR; ++ii)
-        for (long p = 0; p < kc; ++p) d[p * MR + ii] = 0.0f;
-    } else {
-      // op(A)[i][p] = a[p*lda + i]
-      if (mr == MR) {
-        for (long p = 0; p < kc; ++p) {
-          const float* s = g.a + (p0 + p) * g.lda + i0 + ir;
-          float* dp = d + p * MR;
-          for (int ii = 0; ii < MR; ++ii) dp[ii] = alpha * s[ii];
-        }
-        continue;
-      }
+    }
+    if (mFull < mc) {
+      const int mr = (int)(mc - mFull);
+      float* d = dst + mFull * kc;
       for (long p = 0; p < kc; ++p) {
-        const float* s = g.a + (p0 + p) * g.lda + i0 + ir;
+        const float* s = g.a + (p0 + p) * g.lda + i0 + mFull;
         float* dp = d + p * MR;
         int ii = 0;
         for (; ii < mr; ++ii) dp[ii] = alpha * s[ii];
         for (; ii < MR; ++ii) dp[ii] = 0.0f;
       }
     }
+    return;
+  }
+  // op(A)[i][p] = a[i*lda + p]
+  for (long ir = 0; ir < mc; ir += MR) {
+    const int mr = (int)(mc - ir < MR ? mc - ir : MR);
+    float* d = dst + ir * kc;
+#ifdef TSF_PACK_A_PANEL
+    if (mr == MR) { packAPanelRows(g.a + (i0 + ir) * g.lda + p0, g.lda, kc, alpha, d); continue; }
+#endif
+    for (int ii = 0; ii < mr; ++ii) {
+      const float* s = g.a + (i0 + ir + ii) * g.lda + p0;
+      for (long p = 0; p < kc; ++p) d[p * MR + ii] = alpha * s[p];
+    }
+    for (int ii = mr; ii < MR; ++ii)
+      for (long p = 0; p < kc; ++p) d[p * MR + ii] = 0.0f;
   }
 }
 
@@ -224,9 +239,15 @@ static void gemmPar(const GemmCall& g, int nt, ParallelRunner run) {
   long target = (flops < 8.0e9 ? 8L : 4L) * nt;
   const long byWork = (long)(flops / 2.0e6);
   if (byWork < target) target = byWork < nt ? nt : byWork;
-  // Short M and long K (weight gradients, X^T G): split K, each part into its own buffer, then
-  // sum. Splitting N instead would re-pack A for every few columns.
-  if (mUnits < target && g.k >= 4 * KC) {
+  // Long K, and M short or no longer than K (weight gradients, X^T G): split K, each part a
+  // single-threaded GEMM into its own buffer, then sum. Splitting N instead would re-pack A for
+  // every few columns; splitting M into tasks that share one packed B makes every task stream
+  // all of B (2 MB and more here) past a few rows of A. TN m256 n1024 k2048 (a d-256
+  // Transformer's FF weight gradient) 139-182 -> 186-199 GFLOP/s, m256 n256 k2048 142-189 ->
+  // 198-209, m384 n1536 k2048 152-183 -> 190-192 on 2 threads; the output's size bounds the
+  // partial sums' memory.
+  const bool splitK = g.k >= 4 * KC && (mUnits < target || (g.m <= g.k && (double)g.m * g.n <= (double)(1 << 21)));
+  if (splitK) {
     long parts = target;
     if (parts > g.k / (2 * KC)) parts = g.k / (2 * KC);
     const long kPer = (((g.k + parts - 1) / parts) + 15) / 16 * 16;
