@@ -142,9 +142,16 @@ static __attribute__((noinline)) void ukrPacked(long kc, const float* A, const f
 #endif
   ukr(kc, A, 1, MR, B, C, ldc, beta, mr, nr, bias, addend);
 }
+// nextA: the next tile's A (rows MR further), for an ISA whose micro-kernel prefetches it
 static __attribute__((noinline)) void ukrDirect(long kc, const float* A, long lda, const float* B, float* C, long ldc,
-                                                float beta, int nr, const float* bias, const float* addend) {
+                                                float beta, int nr, const float* bias, const float* addend,
+                                                const float* nextA) {
+#ifdef TSF_UKR_NEXT_A
+  ukr(kc, A, lda, 1, B, C, ldc, beta, MR, nr, bias, addend, nextA);
+#else
+  (void)nextA;
   ukr(kc, A, lda, 1, B, C, ldc, beta, MR, nr, bias, addend);
+#endif
 }
 
 // Macro-kernel: rows [ic, ic+mc) x the packed B block (kc x cols [j0, j1) of the block whose
@@ -171,8 +178,10 @@ static void macroKernel(const GemmCall& g, long ic, long mc, long pc, long kc, c
     const float* aj = addend ? addend + jr : nullptr;
     if (direct) {
       const float* a = g.a + ic * g.lda + pc;
+      // the first column panel reads A from memory, the later ones from cache
       for (long ir = 0; ir < mFull; ir += MR)
-        ukrDirect(kc, a + ir * g.lda, g.lda, bpan, c + ir * g.ldc, g.ldc, beta, nr, bj, aj ? aj + ir * g.ldc : nullptr);
+        ukrDirect(kc, a + ir * g.lda, g.lda, bpan, c + ir * g.ldc, g.ldc, beta, nr, bj, aj ? aj + ir * g.ldc : nullptr,
+                  jr == j0 && ir + MR < mFull ? a + (ir + MR) * g.lda : nullptr);
       if (mFull < mc)
         ukrPacked(kc, ap, bpan, c + mFull * g.ldc, g.ldc, beta, (int)(mc - mFull), nr, bj, aj ? aj + mFull * g.ldc : nullptr);
     } else {
