@@ -212,27 +212,34 @@ static inline void finishRows(const float* mx, const float* sum, long n, float* 
   }
 }
 
-// erfc(z) for z >= 0: the Numerical Recipes fit the JS reference uses (fractional error < 1.2e-7)
-static inline VF verfcNonNeg(VF z) {
-  const VF one = vsplat(1.0f);
-  const VF t = one / (one + vsplat(0.5f) * z);
-  VF q = vsplat(0.17087277f);
-  q = q * t + vsplat(-0.82215223f);
-  q = q * t + vsplat(1.48851587f);
-  q = q * t + vsplat(-1.13520398f);
-  q = q * t + vsplat(0.27886807f);
-  q = q * t + vsplat(-0.18628806f);
-  q = q * t + vsplat(0.09678418f);
-  q = q * t + vsplat(0.37409196f);
-  q = q * t + vsplat(1.00002368f);
-  return t * vexpNonPos(q * t - z * z - vsplat(1.26551223f));  // the exponent is <= ~3e-8
+// erf(z) = z P(z^2) / Q(z^2) with z clamped to [-4, 4] (erf(4) rounds to 1 in float32): a
+// rational fit of degrees 6 and 5 in z^2 (scripts/fit-erf.py), absolute error < 3.6e-7 in
+// float32 (GELU's < 1.1e-6 on [-12, 12]) and no exp: GELU on ViT-Ti's [1576, 768] 0.49 -> 0.26 ms,
+// its gradient 0.67 -> 0.46 ms, against an erfc with an exp and a division (the Numerical
+// Recipes fit the JS reference keeps)
+static inline VF verfRational(VF z) {
+  const VF four = vsplat(4.0f), nfour = vsplat(-4.0f);
+  const VF zc = z > four ? four : (z < nfour ? nfour : z);
+  const VF u = zc * zc;
+  VF p = vsplat(-1.4188368702150456e-08f);
+  p = p * u + vsplat(4.88726709590992e-06f);
+  p = p * u + vsplat(0.0003862899320665747f);
+  p = p * u + vsplat(0.003833615453913808f);
+  p = p * u + vsplat(0.05436674878001213f);
+  p = p * u + vsplat(0.18428152799606323f);
+  p = p * u + vsplat(1.128379225730896f);
+  VF q = vsplat(6.501723692053929e-05f);
+  q = q * u + vsplat(0.0013131764717400074f);
+  q = q * u + vsplat(0.015454626642167568f);
+  q = q * u + vsplat(0.11372958868741989f);
+  q = q * u + vsplat(0.4966488778591156f);
+  q = q * u + vsplat(1.0f);
+  return zc * p / q;
 }
 
-// GELU 0.5 x (1 + erf(x / sqrt 2)) = 0.5 x (2 - r) for x >= 0, 0.5 x r below, r = erfc(|x| / sqrt 2)
-// (no cancellation in 1 + erf for negative x)
+// GELU 0.5 x (1 + erf(x / sqrt 2))
 static inline VF vgelu(VF x) {
-  const VF r = verfcNonNeg(vabs(x) * vsplat(kInvSqrt2));
-  return vsplat(0.5f) * x * (x >= VF{} ? vsplat(2.0f) - r : r);
+  return vsplat(0.5f) * x * (vsplat(1.0f) + verfRational(x * vsplat(kInvSqrt2)));
 }
 
 // sigmoid(a) = 1 / (1 + e^-a) from e = exp(-|a|) <= 1, the exp the cheap one
@@ -255,8 +262,7 @@ static inline VF vgeluTanhGrad(VF v) {
 
 // its derivative 0.5 (1 + erf(x / sqrt 2)) + x exp(-x^2 / 2) / sqrt(2 pi)
 static inline VF vgeluGrad(VF x) {
-  const VF r = verfcNonNeg(vabs(x) * vsplat(kInvSqrt2));
-  const VF cdf = vsplat(0.5f) * (x >= VF{} ? vsplat(2.0f) - r : r);
+  const VF cdf = vsplat(0.5f) * (vsplat(1.0f) + verfRational(x * vsplat(kInvSqrt2)));
   return cdf + x * vsplat(kInvSqrt2Pi) * vexpNonPos(vsplat(-0.5f) * x * x);
 }
 
