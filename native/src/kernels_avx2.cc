@@ -27,13 +27,14 @@ constexpr long NC = 4096;
 constexpr int VL = 8;
 
 __attribute__((always_inline)) inline void ukr(long kc, const float* A, long rsA, long csA, const float* B, float* C, long ldc,
-                                              float beta, int mr, int nr, const float* bias, const float* addend) {
+                                              float beta, int mr, int nr, const float* bias, const float* addend,
+                                              const float* nextA = nullptr) {
   __m256 acc[MR][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) acc[i][j] = _mm256_setzero_ps();
-  for (long p = 0; p < kc; ++p) {
+  auto step = [&]() __attribute__((always_inline)) {
     __m256 b[NV];
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) b[j] = _mm256_load_ps(B + j * 8);
@@ -45,6 +46,26 @@ __attribute__((always_inline)) inline void ukr(long kc, const float* A, long rsA
     }
     A += csA;
     B += NR;
+  };
+  // As in kernels_avx512.cc: the first mr steps fetch the C tile's rows (and the addend's), and
+  // with A read in place every step fetches a line of the next tile's rows.
+  long p = 0;
+  const long pre = kc < mr ? kc : mr;
+  for (; p < pre; ++p) {
+    _mm_prefetch((const char*)(C + p * ldc), _MM_HINT_T0);
+    if (addend) _mm_prefetch((const char*)(addend + p * ldc), _MM_HINT_T0);
+    step();
+  }
+  if (nextA) {
+    int ri = 0;
+    long ci = 0;
+    for (; p < kc; ++p) {
+      _mm_prefetch((const char*)(nextA + ri * rsA + ci), _MM_HINT_T0);
+      if (++ri == MR) { ri = 0; ci += 16; }
+      step();
+    }
+  } else {
+    for (; p < kc; ++p) step();
   }
   // Epilogue: C = acc (+ bias) (+ addend) (+ beta C), written once (see kernels_avx512.cc).
   if (mr == MR && nr == NR) {  // the branches below are the same for every tile of a call
@@ -82,6 +103,8 @@ __attribute__((always_inline)) inline void ukr(long kc, const float* A, long rsA
     }
   }
 }
+
+#define TSF_UKR_NEXT_A 1
 
 #include "gemm_impl.h"
 #include "kernels_impl.h"
