@@ -26,6 +26,8 @@ constexpr long MC = 6 * 24;
 constexpr long NC = 4096;
 constexpr int VL = 8;
 
+#include "ukr_loop.h"
+
 __attribute__((always_inline)) inline void ukr(long kc, const float* A, long rsA, long csA, const float* B, float* C, long ldc,
                                               float beta, int mr, int nr, const float* bias, const float* addend,
                                               const float* nextA = nullptr) {
@@ -47,26 +49,7 @@ __attribute__((always_inline)) inline void ukr(long kc, const float* A, long rsA
     A += csA;
     B += NR;
   };
-  // As in kernels_avx512.cc: the first mr steps fetch the C tile's rows (and the addend's), and
-  // with A read in place every step fetches a line of the next tile's rows.
-  long p = 0;
-  const long pre = kc < mr ? kc : mr;
-  for (; p < pre; ++p) {
-    _mm_prefetch((const char*)(C + p * ldc), _MM_HINT_T0);
-    if (addend) _mm_prefetch((const char*)(addend + p * ldc), _MM_HINT_T0);
-    step();
-  }
-  if (nextA) {
-    int ri = 0;
-    long ci = 0;
-    for (; p < kc; ++p) {
-      _mm_prefetch((const char*)(nextA + ri * rsA + ci), _MM_HINT_T0);
-      if (++ri == MR) { ri = 0; ci += 16; }
-      step();
-    }
-  } else {
-    for (; p < kc; ++p) step();
-  }
+  kLoop<MR, 1>(kc, mr, C, ldc, addend, nextA, rsA, step);
   // Epilogue: C = acc (+ bias) (+ addend) (+ beta C), written once (see kernels_avx512.cc).
   if (mr == MR && nr == NR) {  // the branches below are the same for every tile of a call
     __m256 bb[NV];

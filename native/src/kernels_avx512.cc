@@ -32,6 +32,8 @@ constexpr int VL = 16;         // lanes of the ISA's vector (kernels_impl.h)
 
 static inline __mmask16 tailMask(int n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u); }
 
+#include "ukr_loop.h"
+
 // ROWS < MR computes only the first ROWS rows of the panel: the ragged last panel of a short M
 // (16 = 14 + 2 rows) then costs 2 rows' work, not 14 (gemm_impl.h picks ROWS).
 template <int ROWS = MR>
@@ -57,33 +59,7 @@ __attribute__((always_inline)) inline void ukr(long kc, const float* A, long rsA
     A += csA;
     B += NR;
   };
-  // The first mr steps each fetch one row of the C tile (and of the addend) ahead of the
-  // epilogue: C is usually a fresh activation not in any cache, and with K = 64-192 the
-  // stores at the end otherwise wait on memory (m1576 n576 k192, C cold: 165 -> 176 GFLOP/s).
-  long p = 0;
-  const long pre = kc < mr ? kc : mr;
-  for (; p < pre; ++p) {
-#pragma GCC unroll 4
-    for (int j = 0; j < NV; ++j) {
-      _mm_prefetch((const char*)(C + p * ldc + j * 16), _MM_HINT_T0);
-      if (addend) _mm_prefetch((const char*)(addend + p * ldc + j * 16), _MM_HINT_T0);
-    }
-    step();
-  }
-  if (nextA) {
-    // A read in place (rsA = lda): fetch the next tile's rows, one cache line a step, row by
-    // row. Its rows are new activations that no prefetcher follows across 14 streams
-    // (m6400 n64 k128, A cold: 144 -> 182 GFLOP/s).
-    int ri = 0;
-    long ci = 0;
-    for (; p < kc; ++p) {
-      _mm_prefetch((const char*)(nextA + ri * rsA + ci), _MM_HINT_T0);
-      if (++ri == ROWS) { ri = 0; ci += 16; }
-      step();
-    }
-  } else {
-    for (; p < kc; ++p) step();
-  }
+  kLoop<ROWS, NV>(kc, mr, C, ldc, addend, nextA, rsA, step);
   // Epilogue: C = acc (+ bias) (+ addend) (+ beta C), written once. Adding the bias and the
   // residual here rather than in C beforehand saves a pass over a C tile that is usually not
   // yet in cache (m1576 n768 k192: 175 -> 210 GFLOP/s).
