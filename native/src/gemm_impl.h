@@ -75,8 +75,8 @@ static void packA(const GemmCall& g, long i0, long mc, long p0, long kc, float* 
   }
 }
 
-// Pack rows [p0, p0+kc) x cols [j0, j0+nc) of op(B).
-static void packB(const GemmCall& g, long p0, long kc, long j0, long nc, float* dst) {
+// Pack rows [p0, p0+kc) x cols [j0, j0+nc) of op(B), one NR-wide panel after the other.
+static void packBPanels(const GemmCall& g, long p0, long kc, long j0, long nc, float* dst) {
   for (long jr = 0; jr < nc; jr += NR) {
     const int nr = (int)(nc - jr < NR ? nc - jr : NR);
     float* d = dst + jr * kc;
@@ -107,6 +107,26 @@ static void packB(const GemmCall& g, long p0, long kc, long j0, long nc, float* 
         for (long p = 0; p < kc; ++p) d[p * NR + jj] = 0.0f;
     }
   }
+}
+
+// Pack rows [p0, p0+kc) x cols [j0, j0+nc) of op(B).
+static void packB(const GemmCall& g, long p0, long kc, long j0, long nc, float* dst) {
+  const long nFull = (nc / NR) * NR;
+  if (!g.tb && nFull > NR) {
+    // op(B)[p][j] = b[p*ldb + j]: walk p outside and read each row once, left to right, into
+    // every full panel (panel by panel, each row's lines came from memory once per panel:
+    // a weight gradient's B is an activation last touched in the forward pass)
+    for (long p = 0; p < kc; ++p) {
+      const float* s = g.b + (p0 + p) * g.ldb + j0;
+      for (long jr = 0; jr < nFull; jr += NR) {
+        float* dp = dst + jr * kc + p * NR;
+        for (int jj = 0; jj < NR; ++jj) dp[jj] = s[jr + jj];
+      }
+    }
+    if (nFull < nc) packBPanels(g, p0, kc, j0 + nFull, nc - nFull, dst + nFull * kc);
+    return;
+  }
+  packBPanels(g, p0, kc, j0, nc, dst);
 }
 
 // C = beta C (+ bias) (+ addend): what is left of the GEMM when K is 0 or alpha is 0.
@@ -193,10 +213,24 @@ static void macroKernel(const GemmCall& g, long ic, long mc, long pc, long kc, c
   }
 }
 
+// The k-block length for a K: KC, unless that leaves a last block under KC / 4; then K in equal
+// blocks (a multiple of 8). A short last block pays the C tile's loads and stores and a packing
+// pass for a few steps: split-K's parts of 800 and 776 ran as 384 + 384 + 32 and 384 + 384 + 8
+// (cold operands, ViT-Ti's weight gradients: 7.55 -> 7.45 ms). Equal blocks are not always
+// better: 512 as 256 + 256 ran ~1.5% slower than 384 + 128.
+static inline long kBlock(long k) {
+  const long tail = k % KC;
+  if (tail == 0 || tail >= KC / 4) return KC;
+  const long blocks = (k + KC - 1) / KC;
+  const long kb = ((k + blocks - 1) / blocks + 7) / 8 * 8;
+  return kb < KC ? kb : KC;
+}
+
 static void gemmST(const GemmCall& g) {
   if (g.m <= 0 || g.n <= 0) return;
   if (g.k <= 0 || g.alpha == 0.0f) { scaleC(g); return; }
-  const long kcMax = g.k < KC ? g.k : KC;
+  const long kb = kBlock(g.k);
+  const long kcMax = g.k < kb ? g.k : kb;
   const long ncMax = g.n < NC ? ((g.n + NR - 1) / NR) * NR : NC;
   const long mcMax = g.m < MC ? ((g.m + MR - 1) / MR) * MR : MC;
   float* bp = ensureBuf(g_packB, g_packBCap, (size_t)(kcMax * ncMax));
@@ -204,8 +238,8 @@ static void gemmST(const GemmCall& g) {
   if (!bp || !ap) return;
   for (long jc = 0; jc < g.n; jc += NC) {
     const long nc = g.n - jc < NC ? g.n - jc : NC;
-    for (long pc = 0; pc < g.k; pc += KC) {
-      const long kc = g.k - pc < KC ? g.k - pc : KC;
+    for (long pc = 0; pc < g.k; pc += kb) {
+      const long kc = g.k - pc < kb ? g.k - pc : kb;
       const float beta = pc == 0 ? g.beta : 1.0f;
       packB(g, pc, kc, jc, nc, bp);
       for (long ic = 0; ic < g.m; ic += MC) {
@@ -302,12 +336,13 @@ static void gemmPar(const GemmCall& g, int nt, ParallelRunner run) {
     const long nUnits = (nc + NR - 1) / NR;
     const long ncPad = nUnits * NR;
     // Pack B: tasks over (k-block, group of micro-panels).
-    const long kBlocks = (g.k + KC - 1) / KC;
+    const long kb = kBlock(g.k);
+    const long kBlocks = (g.k + kb - 1) / kb;
     const long perGroup = 8;
     const long groups = (nUnits + perGroup - 1) / perGroup;
     auto packTask = [&](long t) {
       const long pb = t / groups, gi = t % groups;
-      const long pc = pb * KC, kc = g.k - pc < KC ? g.k - pc : KC;
+      const long pc = pb * kb, kc = g.k - pc < kb ? g.k - pc : kb;
       const long u0 = gi * perGroup, u1 = u0 + perGroup < nUnits ? u0 + perGroup : nUnits;
       const long c0 = u0 * NR, c1 = u1 * NR < nc ? u1 * NR : nc;
       packB(g, pc, kc, jc + c0, c1 - c0, bp + pc * ncPad + c0 * kc);
@@ -333,13 +368,13 @@ static void gemmPar(const GemmCall& g, int nt, ParallelRunner run) {
       const long i0 = mi * mPer * MR, i1 = (mi + 1) * mPer * MR < g.m ? (mi + 1) * mPer * MR : g.m;
       const long j0 = ni * nPer * NR, j1 = (ni + 1) * nPer * NR < nc ? (ni + 1) * nPer * NR : nc;
       if (i0 >= i1 || j0 >= j1) return;
-      const long kcMax = g.k < KC ? g.k : KC;
+      const long kcMax = g.k < kb ? g.k : kb;
       float* ap = ensureBuf(g_packA, g_packACap, (size_t)(kcMax * MC));
       if (!ap) return;
       for (long ic = i0; ic < i1; ic += MC) {
         const long mc = i1 - ic < MC ? i1 - ic : MC;
-        for (long pc = 0; pc < g.k; pc += KC) {
-          const long kc = g.k - pc < KC ? g.k - pc : KC;
+        for (long pc = 0; pc < g.k; pc += kb) {
+          const long kc = g.k - pc < kb ? g.k - pc : kb;
           macroKernel(g, ic, mc, pc, kc, bp + pc * ncPad, j0, j1, jc, pc == 0 ? g.beta : 1.0f, ap);
         }
       }
