@@ -6,7 +6,9 @@
 // dK = dSᵀ Q), each 2·Tq·Tk·width per head, in full even under a causal mask (the PyTorch peer
 // multiplies the full matrices). Not counted: elementwise ops, normalisation, softmax, the
 // optimizer (memory-bound, a few percent of the FLOPs), and work our kernels redo (the backward
-// recomputes the scores). Both sides do this same arithmetic: the models match layer for layer.
+// recomputes the scores). Both sides do this same arithmetic, the models matching layer for
+// layer, except where ours skips work the result does not depend on (ViT's last layer beyond
+// the [CLS] row: the benchmark counts and times that variant too, *_every_row).
 
 import type { AttentionArgs, GemmArgs } from "../src/backend/backend.js";
 import { observeBackend } from "./common.js";

@@ -340,7 +340,10 @@ const TARGETS: Target[] = [
   { workload: "attention_T4096_h8_d64", field: "extra_rss_mb", peer: "", kind: "abs", limit: 64, text: "< 64 MB" },
 ];
 
-const COMPARED = ["gflops", "forward_s", "train_step_s", "extra_rss_mb"];
+const COMPARED = ["gflops", "forward_s", "train_step_s", "forward_every_row_s", "train_step_every_row_s", "extra_rss_mb"];
+
+/** The peers' field a field of ours compares with: the *_every_row_s variants (ViT's last layer on every row, as the peers' models run it) with the plain one. */
+const peerField = (field: string): string => field.replace("_every_row", "");
 
 interface Row {
   workload: string; metric: string; ours: string; peer: string; theirs: string; ratio: string; target: string; result: string;
@@ -354,7 +357,8 @@ function evaluate(selected: Workload[], results: Results): { rows: Row[]; misses
     const m = results.get(w.name);
     const ours = m?.get("ours");
     for (const field of COMPARED) {
-      const peers = ["pytorch", "onnxruntime"].filter((p) => typeof m?.get(p)?.[field] === "number");
+      const peers = ["pytorch", "onnxruntime"].filter((p) => typeof m?.get(p)?.[peerField(field)] === "number");
+      if (field !== peerField(field) && typeof ours?.[field] !== "number") continue;
       const targets = TARGETS.filter((t) => t.workload === w.name && t.field === field);
       const ov = ours?.[field];
       if (field === "extra_rss_mb" || peers.length === 0) {
@@ -364,7 +368,7 @@ function evaluate(selected: Workload[], results: Results): { rows: Row[]; misses
       }
       for (const p of peers) {
         if (field === "extra_rss_mb") continue;
-        const pv = m!.get(p)![field] as number;
+        const pv = m!.get(p)![peerField(field)] as number;
         const ratio = typeof ov === "number" ? ov / pv : NaN;
         const t = targets.find((t) => t.peer === p);
         let result = "";
@@ -398,7 +402,8 @@ function evaluate(selected: Workload[], results: Results): { rows: Row[]; misses
  * Each workload's arithmetic rate as a share of the machine's peak (measured in the same run),
  * for tsformer and the peers, and the share a time target implies: a target of L x the peer's
  * time t needs GFLOP / (L * t) GFLOP/s. The FLOPs are tsformer's count of the matrix products
- * (bench/flops.ts), the same arithmetic on both sides.
+ * (bench/flops.ts); the peers' rates divide the count of what they compute, which for ViT is the
+ * every-row count (our default skips most of the last layer's rows: ViTModel.forwardCls).
  */
 function printRoofline(selected: Workload[], results: Results, peak: number): void {
   const pct = (rate: number): string => `${round(rate)} (${Math.round((100 * rate) / peak)}%)`;
@@ -414,16 +419,19 @@ function printRoofline(selected: Workload[], results: Results, peak: number): vo
       rows.push([w.name, "gflops", "", pct(ours.gflops), typeof theirs === "number" ? pct(theirs) : "-", "",
         t && typeof theirs === "number" ? pct(t.limit * theirs) : ""]);
     }
-    for (const [field, count] of [["forward_s", "forward_gflop"], ["train_step_s", "train_step_gflop"]] as const) {
-      const gflop = ours[count], time = ours[field];
+    for (const field of ["forward_s", "train_step_s", "forward_every_row_s", "train_step_every_row_s"]) {
+      const gflop = ours[field.replace(/_s$/, "_gflop")], time = ours[field];
       if (typeof gflop !== "number" || typeof time !== "number") continue;
+      // the peers' arithmetic: the every-row count where ours does less (ViT), else ours
+      const peerCount = ours[peerField(field).replace(/_s$/, "_every_row_gflop")];
+      const peerGflop = typeof peerCount === "number" ? peerCount : gflop;
       const rate = (who: string): string => {
-        const tt = m?.get(who)?.[field];
-        return typeof tt === "number" ? pct(gflop / tt) : "-";
+        const tt = m?.get(who)?.[peerField(field)];
+        return typeof tt === "number" ? pct(peerGflop / tt) : "-";
       };
       const t = TARGETS.find((t) => t.workload === w.name && t.field === field && t.kind === "time");
       const peerTime = t ? m?.get(t.peer)?.[field] : undefined;
-      rows.push([w.name, field, String(round(gflop)), pct(gflop / time), rate("pytorch"), field === "forward_s" ? rate("onnxruntime") : "",
+      rows.push([w.name, field, String(round(gflop)), pct(gflop / time), rate("pytorch"), field.startsWith("forward") ? rate("onnxruntime") : "",
         t && typeof peerTime === "number" ? pct(gflop / (t.limit * peerTime)) : ""]);
     }
   }

@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { conv2d, manualSeed, models, position, randn } from "../src/index.js";
+import { conv2d, explain, manualSeed, models, position, randn, Tensor } from "../src/index.js";
 
 test("patch embedding equals the stride-P convolution, flattened and transposed", () => {
   manualSeed(0);
@@ -77,4 +77,39 @@ test("ViT refuses images of the wrong size or channel count, naming both", () =>
   assert.throws(() => new models.ViTForImageClassification({ ...models.vitPresets["vit-mnist"], imageSize: 30 }), /image size 30 is not divisible by patch size 4/);
   const { logits } = vit.forward(randn([2, 1, 28, 28]));
   assert.deepEqual(logits.shape, [2, 10]);
+});
+
+test("the classifier runs its last layer for the [CLS] row alone: same logits and gradients as the full last hidden state", () => {
+  manualSeed(3);
+  const vit = new models.ViTForImageClassification({ ...models.vitPresets["vit-mnist"], numHiddenLayers: 2 });
+  const x = randn([3, 1, 28, 28]);
+  const g = randn([3, 10]);
+  const gradsOf = (logits: Tensor): Map<string, Float32Array> => {
+    vit.zeroGrad();
+    logits.mul(g).sum().backward();
+    return new Map(vit.namedParameters().map(([n, p]) => [n, Float32Array.from(p.grad!.data)]));
+  };
+  // what the last layer's MLP sees: one row per image
+  const last = vit.vit.encoder.layer.get(1);
+  const seen: number[][] = [];
+  const mlp = last.intermediate.forward.bind(last.intermediate);
+  last.intermediate.forward = (h: Tensor) => { seen.push(h.shape); return mlp(h); };
+  const logits = vit.forward(x).logits;
+  assert.deepEqual(seen, [[3, 1, 64]]);
+  // reference: every row through every layer (eq. 4 on row 0 of the last hidden state)
+  const h = vit.vit.forward(x).lastHiddenState; // [3, 50, 64]
+  assert.deepEqual(seen[1], [3, 50, 64]);
+  const full = vit.classifier.forward(h.narrow(1, 0, 1).reshape([3, 64]));
+  for (let i = 0; i < full.numel; i++) assert.ok(Math.abs(logits.data[i] - full.data[i]) < 1e-5, `logit ${i}`);
+  const ours = gradsOf(logits), ref = gradsOf(full);
+  for (const [name, r] of ref) {
+    const o = ours.get(name)!;
+    let worst = 0;
+    for (let i = 0; i < r.length; i++) worst = Math.max(worst, Math.abs(o[i] - r[i]) / Math.max(1e-3, Math.abs(r[i])));
+    assert.ok(worst < 1e-3, `${name}: relative gradient error ${worst}`);
+  }
+  // while attention is recorded every layer runs in full, so every record is [B, H, T, T]
+  const rec = explain.recordAttention(vit, () => vit.forward(x));
+  assert.deepEqual(rec.attentions.map((r) => r.weights.shape), [[3, 4, 50, 50], [3, 4, 50, 50]]);
+  for (let i = 0; i < full.numel; i++) assert.ok(Math.abs(rec.output.logits.data[i] - full.data[i]) < 1e-5, `recorded logit ${i}`);
 });

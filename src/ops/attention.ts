@@ -25,6 +25,11 @@ export function setAttentionObserver(fn: AttentionObserver | null): AttentionObs
   return prev;
 }
 
+/** Whether an observer is recording attention weights (a model may then skip shortcuts that leave rows of them out). */
+export function isRecordingAttention(): boolean {
+  return attentionObserver !== null;
+}
+
 /**
  * Hand weights formed explicitly elsewhere (src/attention's five steps, which models with their
  * own score terms, like T5's relative position bias, go through) to the observer, if one is set.
