@@ -109,13 +109,14 @@ static void packBPanels(const GemmCall& g, long p0, long kc, long j0, long nc, f
   }
 }
 
-// Pack rows [p0, p0+kc) x cols [j0, j0+nc) of op(B).
-static void packB(const GemmCall& g, long p0, long kc, long j0, long nc, float* dst) {
+// Pack rows [p0, p0+kc) x cols [j0, j0+nc) of op(B). rowWise: for a B not in cache.
+static void packB(const GemmCall& g, long p0, long kc, long j0, long nc, float* dst, bool rowWise) {
   const long nFull = (nc / NR) * NR;
-  if (!g.tb && nFull > NR) {
+  if (rowWise && !g.tb && nFull > NR) {
     // op(B)[p][j] = b[p*ldb + j]: walk p outside and read each row once, left to right, into
-    // every full panel (panel by panel, each row's lines came from memory once per panel:
-    // a weight gradient's B is an activation last touched in the forward pass)
+    // every full panel (panel by panel, each row's lines came from memory once per panel: the
+    // B of split-K's parts, a weight gradient's, is an activation last touched in the forward
+    // pass; a B in cache, a square GEMM's, packs ~1.5% faster panel by panel)
     for (long p = 0; p < kc; ++p) {
       const float* s = g.b + (p0 + p) * g.ldb + j0;
       for (long jr = 0; jr < nFull; jr += NR) {
@@ -241,7 +242,7 @@ static void gemmST(const GemmCall& g) {
     for (long pc = 0; pc < g.k; pc += kb) {
       const long kc = g.k - pc < kb ? g.k - pc : kb;
       const float beta = pc == 0 ? g.beta : 1.0f;
-      packB(g, pc, kc, jc, nc, bp);
+      packB(g, pc, kc, jc, nc, bp, true);
       for (long ic = 0; ic < g.m; ic += MC) {
         const long mc = g.m - ic < MC ? g.m - ic : MC;
         macroKernel(g, ic, mc, pc, kc, bp, 0, nc, jc, beta, ap);
@@ -345,7 +346,7 @@ static void gemmPar(const GemmCall& g, int nt, ParallelRunner run) {
       const long pc = pb * kb, kc = g.k - pc < kb ? g.k - pc : kb;
       const long u0 = gi * perGroup, u1 = u0 + perGroup < nUnits ? u0 + perGroup : nUnits;
       const long c0 = u0 * NR, c1 = u1 * NR < nc ? u1 * NR : nc;
-      packB(g, pc, kc, jc + c0, c1 - c0, bp + pc * ncPad + c0 * kc);
+      packB(g, pc, kc, jc + c0, c1 - c0, bp + pc * ncPad + c0 * kc, false);
     };
     if ((double)g.k * nc < 65536.0) {
       for (long t = 0; t < kBlocks * groups; ++t) packTask(t);
