@@ -364,9 +364,29 @@ static void gemmPar(const GemmCall& g, int nt, ParallelRunner run) {
     mChunks = (mUnits + mPer - 1) / mPer;
     const long nPer = (nUnits + nChunks - 1) / nChunks;
     nChunks = (nUnits + nPer - 1) / nPer;
+    // M alone: chunks that shrink toward the end (guided scheduling), each a quarter of a
+    // thread's share of what is left, so the threads finish within a small chunk of each other:
+    // with 16 equal chunks a thread waited half a chunk at the end of every product on average,
+    // 3% of a GEMM on 2 threads. Steps, alternating: seq2seq 399.6 -> 385.8 ms, GPT 897 -> 882,
+    // ViT-MNIST 45.9 -> 43.6. Not above 8 GFLOP (4 equal chunks a thread): every chunk streams
+    // the whole packed B, 16 MB at 2048^3.
+    constexpr int kMaxChunks = 64;
+    long bound[kMaxChunks + 1];
+    long guided = 0;
+    if (nChunks == 1 && mChunks > 1 && flops < 8.0e9) {
+      bound[0] = 0;
+      long u = 0;
+      while (u < mUnits && guided < kMaxChunks) {
+        long c = (mUnits - u + 4 * nt - 1) / (4 * nt);
+        if (guided == kMaxChunks - 1) c = mUnits - u;
+        u += c;
+        bound[++guided] = u;
+      }
+    }
     auto computeTask = [&](long t) {
       const long mi = t / nChunks, ni = t % nChunks;
-      const long i0 = mi * mPer * MR, i1 = (mi + 1) * mPer * MR < g.m ? (mi + 1) * mPer * MR : g.m;
+      long i0 = mi * mPer * MR, i1 = (mi + 1) * mPer * MR < g.m ? (mi + 1) * mPer * MR : g.m;
+      if (guided) { i0 = bound[t] * MR; i1 = bound[t + 1] * MR < g.m ? bound[t + 1] * MR : g.m; }
       const long j0 = ni * nPer * NR, j1 = (ni + 1) * nPer * NR < nc ? (ni + 1) * nPer * NR : nc;
       if (i0 >= i1 || j0 >= j1) return;
       const long kcMax = g.k < kb ? g.k : kb;
@@ -380,6 +400,6 @@ static void gemmPar(const GemmCall& g, int nt, ParallelRunner run) {
         }
       }
     };
-    runTasks(run, mChunks * nChunks, computeTask);
+    runTasks(run, guided ? guided : mChunks * nChunks, computeTask);
   }
 }
