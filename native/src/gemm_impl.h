@@ -99,6 +99,9 @@ static void packBPanels(const GemmCall& g, long p0, long kc, long j0, long nc, f
       }
     } else {
       // op(B)[p][j] = b[j*ldb + p]
+#ifdef TSF_PACK_B_T
+      if (nr == NR) { packBPanelT(g.b + (j0 + jr) * g.ldb + p0, g.ldb, kc, d); continue; }
+#endif
       for (int jj = 0; jj < nr; ++jj) {
         const float* s = g.b + (j0 + jr + jj) * g.ldb + p0;
         for (long p = 0; p < kc; ++p) d[p * NR + jj] = s[p];
