@@ -97,31 +97,38 @@ static inline void storeColumn(float* d, __m256 v) {
   _mm_storeu_ps(d, _mm256_castps256_ps128(v));
   _mm_storel_pi((__m64*)(d + 4), _mm256_extractf128_ps(v, 1));
 }
+// Transpose 8 vectors in registers: o[c] lane r = r[r] lane c.
+static inline void transpose8r(const __m256 r[8], __m256 o[8]) {
+  __m256 t[8], u[8];
+#pragma GCC unroll 4
+  for (int i = 0; i < 8; i += 2) {  // lane L: rows i, i+1 at columns 2L.., interleaved
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+#pragma GCC unroll 2
+  for (int g = 0; g < 8; g += 4) {  // u[g + c]: rows g..g+3 of column c (low half), c + 4 (high)
+    u[g] = _mm256_shuffle_ps(t[g], t[g + 2], 0x44);
+    u[g + 1] = _mm256_shuffle_ps(t[g], t[g + 2], 0xEE);
+    u[g + 2] = _mm256_shuffle_ps(t[g + 1], t[g + 3], 0x44);
+    u[g + 3] = _mm256_shuffle_ps(t[g + 1], t[g + 3], 0xEE);
+  }
+#pragma GCC unroll 4
+  for (int c = 0; c < 4; ++c) {
+    o[c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x20);
+    o[4 + c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x31);
+  }
+}
+
 static inline void packAPanelRows(const float* s, long lda, long kc, float alpha, float* d) {
   const __m256 av = _mm256_set1_ps(alpha);
   long p = 0;
   for (; p + 8 <= kc; p += 8) {
-    __m256 r[8];
+    __m256 r[8], o[8];
 #pragma GCC unroll 8
     for (int i = 0; i < 8; ++i) r[i] = i < MR ? _mm256_loadu_ps(s + i * lda + p) : _mm256_setzero_ps();
-    __m256 t[8], u[8];
-#pragma GCC unroll 4
-    for (int i = 0; i < 8; i += 2) {  // lane L: rows i, i+1 at columns 2L.., interleaved
-      t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-      t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-    }
-#pragma GCC unroll 2
-    for (int g = 0; g < 8; g += 4) {  // u[g + c]: rows g..g+3 of column c (low half), c + 4 (high)
-      u[g] = _mm256_shuffle_ps(t[g], t[g + 2], 0x44);
-      u[g + 1] = _mm256_shuffle_ps(t[g], t[g + 2], 0xEE);
-      u[g + 2] = _mm256_shuffle_ps(t[g + 1], t[g + 3], 0x44);
-      u[g + 3] = _mm256_shuffle_ps(t[g + 1], t[g + 3], 0xEE);
-    }
-#pragma GCC unroll 4
-    for (int c = 0; c < 4; ++c) {
-      storeColumn(d + (p + c) * MR, _mm256_mul_ps(av, _mm256_permute2f128_ps(u[c], u[4 + c], 0x20)));
-      storeColumn(d + (p + 4 + c) * MR, _mm256_mul_ps(av, _mm256_permute2f128_ps(u[c], u[4 + c], 0x31)));
-    }
+    transpose8r(r, o);
+#pragma GCC unroll 8
+    for (int c = 0; c < 8; ++c) storeColumn(d + (p + c) * MR, _mm256_mul_ps(av, o[c]));
   }
   for (; p < kc; ++p)
     for (int i = 0; i < MR; ++i) d[p * MR + i] = alpha * s[i * lda + p];
@@ -133,6 +140,25 @@ static inline void packAPanelCopy(const float* s, float alpha, float* d) {
   storeColumn(d, v);
 }
 #define TSF_PACK_A_PANEL 1
+
+// A full NR-column panel of a transposed B: d[p * NR + j] = s[j * ldb + p] (see the AVX-512 file)
+static inline void packBPanelT(const float* s, long ldb, long kc, float* d) {
+  long p = 0;
+  for (; p + 8 <= kc; p += 8) {
+#pragma GCC unroll 2
+    for (int jb = 0; jb < NR; jb += 8) {
+      __m256 r[8], o[8];
+#pragma GCC unroll 8
+      for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(s + (jb + i) * ldb + p);
+      transpose8r(r, o);
+#pragma GCC unroll 8
+      for (int c = 0; c < 8; ++c) _mm256_storeu_ps(d + (p + c) * NR + jb, o[c]);
+    }
+  }
+  for (; p < kc; ++p)
+    for (int j = 0; j < NR; ++j) d[p * NR + j] = s[j * ldb + p];
+}
+#define TSF_PACK_B_T 1
 
 #include "gemm_impl.h"
 #include "kernels_impl.h"
