@@ -141,22 +141,16 @@ static inline void packAPanelCopy(const float* s, float alpha, float* d) {
 }
 #define TSF_PACK_A_PANEL 1
 
-// A full NR-column panel of a transposed B: d[p * NR + j] = s[j * ldb + p] (see the AVX-512 file)
-static inline void packBPanelT(const float* s, long ldb, long kc, float* d) {
-  long p = 0;
-  for (; p + 8 <= kc; p += 8) {
-#pragma GCC unroll 2
-    for (int jb = 0; jb < NR; jb += 8) {
-      __m256 r[8], o[8];
+// dst[c * ldd + r] = src[r * lds + c] for r, c < 8: a transposed B's panels are packed with it
+// (gemm_impl.h, packBPanelT)
+constexpr int kTransposeBlock = 8;
+static inline void transposeBlock(const float* src, long lds, float* dst, long ldd) {
+  __m256 r[8], o[8];
 #pragma GCC unroll 8
-      for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(s + (jb + i) * ldb + p);
-      transpose8r(r, o);
+  for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * lds);
+  transpose8r(r, o);
 #pragma GCC unroll 8
-      for (int c = 0; c < 8; ++c) _mm256_storeu_ps(d + (p + c) * NR + jb, o[c]);
-    }
-  }
-  for (; p < kc; ++p)
-    for (int j = 0; j < NR; ++j) d[p * NR + j] = s[j * ldb + p];
+  for (int c = 0; c < 8; ++c) _mm256_storeu_ps(dst + c * ldd, o[c]);
 }
 #define TSF_PACK_B_T 1
 

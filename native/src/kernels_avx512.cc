@@ -183,25 +183,9 @@ static inline void packAPanelCopy(const float* s, float alpha, float* d) {
 }
 #define TSF_PACK_A_PANEL 1
 
-// Packing a full NR-column panel of a transposed B (op(B)[p][j] = s[j * ldb + p], a Linear
-// layer's weight in x W^T): d[p * NR + j] = s[j * ldb + p]. 16 x 16 blocks transposed in
-// registers; the scalar loop stored one float every NR with a strided write.
-static inline void packBPanelT(const float* s, long ldb, long kc, float* d) {
-  long p = 0;
-  for (; p + 16 <= kc; p += 16) {
-#pragma GCC unroll 2
-    for (int jb = 0; jb < NR; jb += 16) {
-      __m512 r[16], o[16];
-#pragma GCC unroll 16
-      for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(s + (jb + i) * ldb + p);
-      transpose16r(r, o);
-#pragma GCC unroll 16
-      for (int c = 0; c < 16; ++c) _mm512_storeu_ps(d + (p + c) * NR + jb, o[c]);
-    }
-  }
-  for (; p < kc; ++p)
-    for (int j = 0; j < NR; ++j) d[p * NR + j] = s[j * ldb + p];
-}
+// A transposed B's panels are packed by 16 x 16 register transposes (gemm_impl.h, packBPanelT)
+constexpr int kTransposeBlock = 16;
+static inline void transposeBlock(const float* src, long lds, float* dst, long ldd) { transpose16(src, lds, dst, ldd); }
 #define TSF_PACK_B_T 1
 
 #include "gemm_impl.h"
