@@ -25,9 +25,35 @@ static float* ensureBuf(float*& buf, size_t& cap, size_t n) {
   return buf;
 }
 
-// Pack rows [i0, i0+mc) x cols [p0, p0+kc) of op(A), times alpha. An ISA that defines
-// TSF_PACK_A_PANEL packs full panels with vector code: packAPanelRows (a transpose in
-// registers) for a row-major A, packAPanelCopy (MR floats) for a transposed one.
+#ifdef TSF_TRANSPOSE_BLOCK
+// Panels packed by the ISA's register transpose (transposeBlock, kTransposeBlock square): the
+// scalar loops stored one float every MR or NR.
+//
+// A full MR-row panel of a row-major A: d[p * MR + i] = alpha * s[i * lda + p] (12-15% of
+// m2048 n256 k1024, a Transformer's second FF layer and its input gradient, as a scalar loop).
+static void packAPanelRows(const float* s, long lda, long kc, float alpha, float* d) {
+  long p = 0;
+  for (; p + kTransposeBlock <= kc; p += kTransposeBlock) transposeBlock<MR>(s + p, lda, alpha, d + p * MR, MR);
+  for (; p < kc; ++p)
+    for (int i = 0; i < MR; ++i) d[p * MR + i] = alpha * s[i * lda + p];
+}
+// A full NR-column panel of a transposed B (op(B)[p][j] = s[j * ldb + p], a Linear layer's weight
+// in x W^T): d[p * NR + j] = s[j * ldb + p]. ViT-Ti's patch embedding (8 x m196 n192 k768) 2.52
+// -> 2.22 ms on AVX-512, 2.54 -> 2.42 on AVX2.
+static_assert(NR % kTransposeBlock == 0, "a panel is whole transpose blocks wide");
+static void packBPanelT(const float* s, long ldb, long kc, float* d) {
+  long p = 0;
+  for (; p + kTransposeBlock <= kc; p += kTransposeBlock)
+    for (int jb = 0; jb < NR; jb += kTransposeBlock)
+      transposeBlock<kTransposeBlock>(s + jb * ldb + p, ldb, 1.0f, d + p * NR + jb, NR);
+  for (; p < kc; ++p)
+    for (int j = 0; j < NR; ++j) d[p * NR + j] = s[j * ldb + p];
+}
+#endif
+
+// Pack rows [i0, i0+mc) x cols [p0, p0+kc) of op(A), times alpha. With the ISA's vector code,
+// full panels of a row-major A go through packAPanelRows (above), of a transposed A through
+// packAPanelCopy (MR floats, TSF_PACK_A_PANEL).
 static void packA(const GemmCall& g, long i0, long mc, long p0, long kc, float* dst) {
   const float alpha = g.alpha;
   const long mFull = (mc / MR) * MR;
@@ -63,7 +89,7 @@ static void packA(const GemmCall& g, long i0, long mc, long p0, long kc, float* 
   for (long ir = 0; ir < mc; ir += MR) {
     const int mr = (int)(mc - ir < MR ? mc - ir : MR);
     float* d = dst + ir * kc;
-#ifdef TSF_PACK_A_PANEL
+#ifdef TSF_TRANSPOSE_BLOCK
     if (mr == MR) { packAPanelRows(g.a + (i0 + ir) * g.lda + p0, g.lda, kc, alpha, d); continue; }
 #endif
     for (int ii = 0; ii < mr; ++ii) {
@@ -74,21 +100,6 @@ static void packA(const GemmCall& g, long i0, long mc, long p0, long kc, float* 
       for (long p = 0; p < kc; ++p) d[p * MR + ii] = 0.0f;
   }
 }
-
-#ifdef TSF_PACK_B_T
-// A full NR-column panel of a transposed B (op(B)[p][j] = s[j * ldb + p], a Linear layer's weight
-// in x W^T): d[p * NR + j] = s[j * ldb + p], in blocks the ISA transposes in registers
-// (transposeBlock, kTransposeBlock square). The scalar loop stored one float every NR: ViT-Ti's
-// patch embedding (8 x m196 n192 k768) 2.52 -> 2.22 ms on AVX-512, 2.54 -> 2.42 on AVX2.
-static_assert(NR % kTransposeBlock == 0, "a panel is whole transpose blocks wide");
-static void packBPanelT(const float* s, long ldb, long kc, float* d) {
-  long p = 0;
-  for (; p + kTransposeBlock <= kc; p += kTransposeBlock)
-    for (int jb = 0; jb < NR; jb += kTransposeBlock) transposeBlock(s + jb * ldb + p, ldb, d + p * NR + jb, NR);
-  for (; p < kc; ++p)
-    for (int j = 0; j < NR; ++j) d[p * NR + j] = s[j * ldb + p];
-}
-#endif
 
 // Pack rows [p0, p0+kc) x cols [j0, j0+nc) of op(B), one NR-wide panel after the other.
 static void packBPanels(const GemmCall& g, long p0, long kc, long j0, long nc, float* dst) {
@@ -114,7 +125,7 @@ static void packBPanels(const GemmCall& g, long p0, long kc, long j0, long nc, f
       }
     } else {
       // op(B)[p][j] = b[j*ldb + p]
-#ifdef TSF_PACK_B_T
+#ifdef TSF_TRANSPOSE_BLOCK
       if (nr == NR) { packBPanelT(g.b + (j0 + jr) * g.ldb + p0, g.ldb, kc, d); continue; }
 #endif
       for (int jj = 0; jj < nr; ++jj) {

@@ -89,9 +89,8 @@ __attribute__((always_inline)) inline void ukr(long kc, const float* A, long rsA
 
 #define TSF_UKR_NEXT_A 1
 
-// Packing a full MR-row panel of a row-major A (gemm_impl.h's packA): d[p * MR + i] = alpha *
-// s[i * lda + p], eight columns at a time, transposed in registers (rows MR..7 zero): the scalar
-// loop was 8-11% of m2048 n256 k1024 here as well.
+// One column of an A panel, MR = 6 floats stored as 4 + 2 (packing a row-major A through
+// transposeBlock below: the scalar loop was 8-11% of m2048 n256 k1024 here as well).
 static_assert(MR == 6, "a panel column is stored as 4 + 2 floats");
 static inline void storeColumn(float* d, __m256 v) {
   _mm_storeu_ps(d, _mm256_castps256_ps128(v));
@@ -119,20 +118,26 @@ static inline void transpose8r(const __m256 r[8], __m256 o[8]) {
   }
 }
 
-static inline void packAPanelRows(const float* s, long lda, long kc, float alpha, float* d) {
+// dst[c * ldd + r] = alpha * src[r * lds + c] for r < ROWS, c < 8: ROWS rows in (the rest
+// zero), transposed in registers, ROWS lanes stored per column (8, or a panel's MR = 6 as 4 + 2).
+// gemm_impl.h packs A and B panels with it (packAPanelRows, packBPanelT).
+constexpr int kTransposeBlock = 8;
+template <int ROWS>
+static inline void transposeBlock(const float* src, long lds, float alpha, float* dst, long ldd) {
+  static_assert(ROWS == 8 || ROWS == MR, "whole vectors or panel columns");
   const __m256 av = _mm256_set1_ps(alpha);
-  long p = 0;
-  for (; p + 8 <= kc; p += 8) {
-    __m256 r[8], o[8];
+  __m256 r[8], o[8];
 #pragma GCC unroll 8
-    for (int i = 0; i < 8; ++i) r[i] = i < MR ? _mm256_loadu_ps(s + i * lda + p) : _mm256_setzero_ps();
-    transpose8r(r, o);
+  for (int i = 0; i < 8; ++i) r[i] = i < ROWS ? _mm256_loadu_ps(src + i * lds) : _mm256_setzero_ps();
+  transpose8r(r, o);
 #pragma GCC unroll 8
-    for (int c = 0; c < 8; ++c) storeColumn(d + (p + c) * MR, _mm256_mul_ps(av, o[c]));
+  for (int c = 0; c < 8; ++c) {
+    if (ROWS == 8) _mm256_storeu_ps(dst + c * ldd, _mm256_mul_ps(av, o[c]));
+    else storeColumn(dst + c * ldd, _mm256_mul_ps(av, o[c]));
   }
-  for (; p < kc; ++p)
-    for (int i = 0; i < MR; ++i) d[p * MR + i] = alpha * s[i * lda + p];
 }
+#define TSF_TRANSPOSE_BLOCK 1
+
 // d[i] = alpha * s[i] for i < MR: one row of a panel of a transposed A
 static inline void packAPanelCopy(const float* s, float alpha, float* d) {
   const __m256 v = _mm256_mul_ps(_mm256_set1_ps(alpha),
@@ -140,19 +145,6 @@ static inline void packAPanelCopy(const float* s, float alpha, float* d) {
   storeColumn(d, v);
 }
 #define TSF_PACK_A_PANEL 1
-
-// dst[c * ldd + r] = src[r * lds + c] for r, c < 8: a transposed B's panels are packed with it
-// (gemm_impl.h, packBPanelT)
-constexpr int kTransposeBlock = 8;
-static inline void transposeBlock(const float* src, long lds, float* dst, long ldd) {
-  __m256 r[8], o[8];
-#pragma GCC unroll 8
-  for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * lds);
-  transpose8r(r, o);
-#pragma GCC unroll 8
-  for (int c = 0; c < 8; ++c) _mm256_storeu_ps(dst + c * ldd, o[c]);
-}
-#define TSF_PACK_B_T 1
 
 #include "gemm_impl.h"
 #include "kernels_impl.h"

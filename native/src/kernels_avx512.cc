@@ -145,48 +145,31 @@ static inline void transpose16r(const __m512 r[16], __m512 out[16]) {
   }
 }
 
-// dst[c * ldd + r] = src[r * lds + c] for r, c < 16
-static inline void transpose16(const float* src, long lds, float* dst, long ldd) {
+// dst[c * ldd + r] = alpha * src[r * lds + c] for r < ROWS, c < 16: ROWS rows in (the rest
+// zero), transposed in registers, ROWS lanes stored per column. gemm_impl.h packs A and B panels
+// with it (packAPanelRows, packBPanelT); the attention kernels transpose keys with it.
+constexpr int kTransposeBlock = 16;
+static_assert(MR <= kTransposeBlock, "a panel's rows fit one transpose block");
+template <int ROWS>
+static inline void transposeBlock(const float* src, long lds, float alpha, float* dst, long ldd) {
+  const __m512 av = _mm512_set1_ps(alpha);
+  const __mmask16 lanes = (__mmask16)((1u << ROWS) - 1u);
   __m512 r[16], o[16];
 #pragma GCC unroll 16
-  for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + i * lds);
+  for (int i = 0; i < 16; ++i) r[i] = i < ROWS ? _mm512_loadu_ps(src + i * lds) : _mm512_setzero_ps();
   transpose16r(r, o);
 #pragma GCC unroll 16
-  for (int c = 0; c < 16; ++c) _mm512_storeu_ps(dst + c * ldd, o[c]);
+  for (int c = 0; c < 16; ++c) _mm512_mask_storeu_ps(dst + c * ldd, lanes, _mm512_mul_ps(av, o[c]));
 }
-#define TSF_TRANSPOSE16(src, lds, dst, ldd) transpose16(src, lds, dst, ldd)
+#define TSF_TRANSPOSE16(src, lds, dst, ldd) transposeBlock<16>(src, lds, 1.0f, dst, ldd)
+#define TSF_TRANSPOSE_BLOCK 1
 
-// Packing a full MR-row panel of a row-major A (gemm_impl.h's packA): d[p * MR + i] = alpha *
-// s[i * lda + p]. Sixteen columns at a time: MR row vectors in, transposed in registers, one
-// MR-lane store per column. The scalar loop (one strided store per element) was 12-15% of
-// m2048 n256 k1024 (a Transformer's second FF layer and its input gradient).
-static_assert(MR <= 16, "packAPanelRows holds one panel's rows in 16 vectors");
-static inline void packAPanelRows(const float* s, long lda, long kc, float alpha, float* d) {
-  const __m512 av = _mm512_set1_ps(alpha);
-  const __mmask16 rows = (__mmask16)((1u << MR) - 1u);
-  long p = 0;
-  for (; p + 16 <= kc; p += 16) {
-    __m512 r[16], o[16];
-#pragma GCC unroll 16
-    for (int i = 0; i < 16; ++i) r[i] = i < MR ? _mm512_loadu_ps(s + i * lda + p) : _mm512_setzero_ps();
-    transpose16r(r, o);
-#pragma GCC unroll 16
-    for (int c = 0; c < 16; ++c) _mm512_mask_storeu_ps(d + (p + c) * MR, rows, _mm512_mul_ps(av, o[c]));
-  }
-  for (; p < kc; ++p)
-    for (int i = 0; i < MR; ++i) d[p * MR + i] = alpha * s[i * lda + p];
-}
 // d[i] = alpha * s[i] for i < MR: one row of a panel of a transposed A
 static inline void packAPanelCopy(const float* s, float alpha, float* d) {
   const __mmask16 rows = (__mmask16)((1u << MR) - 1u);
   _mm512_mask_storeu_ps(d, rows, _mm512_mul_ps(_mm512_set1_ps(alpha), _mm512_maskz_loadu_ps(rows, s)));
 }
 #define TSF_PACK_A_PANEL 1
-
-// A transposed B's panels are packed by 16 x 16 register transposes (gemm_impl.h, packBPanelT)
-constexpr int kTransposeBlock = 16;
-static inline void transposeBlock(const float* src, long lds, float* dst, long ldd) { transpose16(src, lds, dst, ldd); }
-#define TSF_PACK_B_T 1
 
 #include "gemm_impl.h"
 #include "kernels_impl.h"
