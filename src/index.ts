@@ -5,7 +5,7 @@ import "./backend/native/index.js";
 import "./ops/index.js";
 
 export { Tensor, noGrad, enableGrad, isGradEnabled, setGradientRecycling, gradientArraysReused } from "./tensor/tensor.js";
-export type { GradFn } from "./tensor/tensor.js";
+export type { BackwardFn, GradFn, PendingGradients } from "./tensor/tensor.js";
 export {
   tensor, zeros, ones, full, zerosLike, onesLike, fullLike, arange, linspace, rand, randn, randint, randperm,
 } from "./tensor/creation.js";

@@ -224,6 +224,10 @@ forEachIsa("layerNorm forward and backward, with and without affine parameters",
       jsBackend.layerNormBackward(x, g, mj, rj, dy, rows, cols, dxj, dgj, dbj);
       nb.layerNormBackward(x, g, mj, rj, dy, rows, cols, dxn, dgn, dbn);
       assertClose(dxn, dxj, 1e-3, 1e-4, "layerNormBackward dx");
+      // with a gradient already summed for x (the residual stream's) added to dx as it is written
+      const addend = randArray(rows * cols, r), dxa = new Float32Array(rows * cols).fill(9);
+      nb.layerNormBackward(x, g, mj, rj, dy, rows, cols, dxa, null, null, addend);
+      assertClose(dxa, dxj.map((v, i) => v + addend[i]), 1e-3, 1e-4, "layerNormBackward dx + dxAddend");
       if (affine) {
         assertClose(dgn!, dgj!, 1e-3, 1e-3, "layerNormBackward dgamma");
         assertClose(dbn!, dbj!, 1e-3, 1e-3, "layerNormBackward dbeta");
@@ -290,6 +294,12 @@ forEachIsa("embedding gather and its scatter-add backward (repeated ids, odd wid
   addon!.setNumThreads(original);
 });
 
+test("layerNormBackward: a dxAddend of the wrong length is refused by name", (t) => {
+  if (!addon) { t.skip(skipReason); return; }
+  const f = (n: number): Float32Array => new Float32Array(n);
+  assert.throws(() => addon.layerNormBackward(f(6), null, f(2), f(2), f(6), 2, 3, f(6), null, null, f(5)), /dxAddend/);
+});
+
 test("embedding: an id outside the table, or an output too short, is refused by the addon", (t) => {
   if (!addon) { t.skip(skipReason); return; }
   const w = new Float32Array(12); // 4 rows of 3
@@ -317,6 +327,9 @@ forEachIsa("unary and unaryBackward", (nb) => {
     const dj = new Float32Array(n), dn = new Float32Array(n);
     jsBackend.unaryBackward(op, xs, yj, dy, dj); nb.unaryBackward(op, xs, yj, dy, dn);
     assertClose(dn, dj, 1e-5, 3e-6, `unaryBackward ${op}`);
+    // GELU's derivatives read cdf(x) off y = x cdf(x): from the native forward's own y too
+    nb.unaryBackward(op, xs, yn, dy, dn);
+    assertClose(dn, dj, 1e-5, 3e-6, `unaryBackward ${op} (native y)`);
   }
 });
 

@@ -591,6 +591,38 @@ describe("grad: softmax / logSoftmax / layerNorm / embedding / dropout", () => {
     }, 40);
   });
 
+  test("residual blocks: a gradient already summed for an input is folded into the op's own (layerNorm, linear)", () => {
+    // x reaches the loss twice, through the sublayer and as the residual: the second path's
+    // gradient is waiting when layerNorm (pre-norm) or linear (post-norm) runs its backward,
+    // which takes it (PendingGradients) and adds it as it writes dx
+    const rng = new Rng(31);
+    const D = 6;
+    const x = randTensor(rng, [2, 3, D]), w1 = randTensor(rng, [D, D]), w2 = randTensor(rng, [D, D]);
+    const b1 = randTensor(rng, [D]), g1 = randTensor(rng, [D], { lo: 0.5, hi: 1.5 });
+    const preNorm = (x0: Tensor, wa: Tensor, wb: Tensor, ba: Tensor, ga: Tensor): Tensor => {
+      const z1 = T.linear(T.layerNorm(x0, D, ga, null), wa, ba, { residual: x0 }); // z1 = x + f(LN(x))
+      return T.linear(T.layerNorm(z1, D), wb, null, { residual: z1 }); // z1 + g(LN(z1))
+    };
+    gradcheck(preNorm, [x, w1, w2, b1, g1], { seed: 31, label: "pre-norm blocks", atol: 2e-2, rtol: 2e-2 });
+    const postNorm = (x0: Tensor, wa: Tensor, wb: Tensor, ba: Tensor, ga: Tensor): Tensor => {
+      // LN(x + f(x)), f(x) = (x Wa^T + ba) Wb^T: the residual reaches x from f's last linear,
+      // before f's first linear (x's other consumer) runs its backward
+      const y = T.layerNorm(T.linear(T.linear(x0, wa, ba), wb, null, { residual: x0 }), D, ga, null);
+      return T.layerNorm(T.linear(T.linear(y, wb, null), wa, ba, { residual: y }), D); // LN(y + f'(y))
+    };
+    gradcheck(postNorm, [x, w1, w2, b1, g1], { seed: 32, label: "post-norm blocks", atol: 2e-2, rtol: 2e-2 });
+    // the same gradients whether or not the sums are folded in: each layerNorm here reads a copy
+    // (x * 1), its only consumer, so the engine adds the two paths' gradients itself
+    const viaAdd = (x0: Tensor): Tensor => {
+      const z1 = T.linear(T.layerNorm(T.mul(x0, 1), D, g1, null), w1, b1, { residual: x0 });
+      return T.linear(T.layerNorm(T.mul(z1, 1), D), w2, null, { residual: z1 });
+    };
+    const xa = x.detach().requiresGrad_(), xb = x.detach().requiresGrad_();
+    T.sum(T.mul(preNorm(xa, w1, w2, b1, g1), 1.5)).backward();
+    T.sum(T.mul(viaAdd(xb), 1.5)).backward();
+    assertClose(xa.grad!.data, xb.grad!.data, 1e-5, 1e-5, "folded = separate adds");
+  });
+
   test("embedding (ids of any rank, repeated ids accumulate)", () => {
     property("embedding", fc.record({ ids: shapeArb(0, 3, 1, 4), v: fc.integer({ min: 1, max: 6 }), c: fc.integer({ min: 1, max: 4 }), seed: seedArb }),
       ({ ids: is, v, c, seed }) => {

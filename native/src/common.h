@@ -70,9 +70,11 @@ struct KernelTable {
   void (*logSoftmaxBackward)(const float* y, const float* dy, float* dx, long rows, long cols);
   void (*layerNorm)(const float* x, const float* g, const float* b, long rows, long cols, float eps,
                     float* y, float* mean, float* rstd);
-  // dgamma/dbeta partials: accumulated (+=) into dg/db for the given rows
+  // dgamma/dbeta partials: accumulated (+=) into dg/db for the given rows; dx = the input's
+  // gradient + dxAdd when dxAdd is not null (a gradient already summed for x elsewhere)
   void (*layerNormBackward)(const float* x, const float* g, const float* mean, const float* rstd,
-                            const float* dy, long rows, long cols, float* dx, float* dg, float* db);
+                            const float* dy, long rows, long cols, float* dx, float* dg, float* db,
+                            const float* dxAdd);
   void (*crossEntropy)(const float* logits, const int32_t* targets, long rows, long cols,
                        long ignoreIndex, float smoothing, float* loss, float* dlogits, float gradScale);
   // AdamW step; the scalar coefficients are computed in double by the caller so that

@@ -106,8 +106,9 @@ export interface Backend {
   logSoftmaxBackward(y: F32, dy: F32, rows: number, cols: number, dx: F32): void;
   layerNorm(x: F32, gamma: F32 | null, beta: F32 | null, rows: number, cols: number, eps: number,
     out: F32, mean: F32, rstd: F32): void;
+  /** dx = the input's gradient (+ dxAddend: a gradient already summed for x by its other consumers). */
   layerNormBackward(x: F32, gamma: F32 | null, mean: F32, rstd: F32, dy: F32, rows: number, cols: number,
-    dx: F32, dgamma: F32 | null, dbeta: F32 | null): void;
+    dx: F32, dgamma: F32 | null, dbeta: F32 | null, dxAddend?: F32 | null): void;
   /**
    * Softmax cross-entropy per row. targets[r] < 0 or === ignoreIndex rows are skipped (loss 0).
    * With label smoothing eps the target distribution is (1-eps)*onehot + eps/cols.

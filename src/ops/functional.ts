@@ -59,10 +59,13 @@ export function layerNorm(x: Tensor, normalizedShape: number | number[], weight?
   const w = weight ? (weight.data as Float32Array) : null, bb = bias ? (bias.data as Float32Array) : null;
   backend().layerNorm(x.data as Float32Array, w, bb, rows, cols, eps, out, mean, rstd);
   const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
-  return Tensor.fromOp("layerNorm", out, x.shape, inputs, (g) => {
+  return Tensor.fromOp("layerNorm", out, x.shape, inputs, (g, pending) => {
     const dx = emptyFloat32(x.numel);
     const dw = weight ? new Float32Array(cols) : null, db = bias ? new Float32Array(cols) : null;
-    backend().layerNormBackward(x.data as Float32Array, w, mean, rstd, g.data as Float32Array, rows, cols, dx, dw, db);
+    // a pre-norm block's input is also its residual: that gradient, already in, is added as dx is written
+    const summed = pending.take(0);
+    backend().layerNormBackward(x.data as Float32Array, w, mean, rstd, g.data as Float32Array, rows, cols, dx, dw, db,
+      summed ? (summed.data as Float32Array) : null);
     const grads: (Tensor | null)[] = [new Tensor(dx, x.shape)];
     if (weight) grads.push(Tensor.freshGrad(dw!, ns));
     if (bias) grads.push(Tensor.freshGrad(db!, ns));
@@ -155,12 +158,15 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
     residual ? (residual.data as Float32Array) : null);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   if (residual) inputs.push(residual);
-  return Tensor.fromOp("linear", out, outShape, inputs, (g) => {
+  return Tensor.fromOp("linear", out, outShape, inputs, (g, pending) => {
     const gd = g.data as Float32Array;
     const grads: (Tensor | null)[] = [null, null, null];
     if (x.requiresGrad) {
       const dx = emptyFloat32(x.numel);
-      gemm(false, inOut, rows, inF, outF, gd, outF, wd, ldw, dx, inF); // dX = G W (or G W^T)
+      // dX = G W (or G W^T), + the gradient x's other consumers summed already (a post-norm
+      // block's input is also its residual), added by the GEMM as it stores dX
+      const summed = pending.take(0);
+      gemm(false, inOut, rows, inF, outF, gd, outF, wd, ldw, dx, inF, null, summed ? (summed.data as Float32Array) : null);
       grads[0] = new Tensor(dx, x.shape);
     }
     if (weight.requiresGrad) {

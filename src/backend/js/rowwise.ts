@@ -79,7 +79,7 @@ export function layerNorm(x: F32, gamma: F32 | null, beta: F32 | null, rows: num
 }
 
 export function layerNormBackward(x: F32, gamma: F32 | null, mean: F32, rstd: F32, dy: F32, rows: number, cols: number,
-  dx: F32, dgamma: F32 | null, dbeta: F32 | null): void {
+  dx: F32, dgamma: F32 | null, dbeta: F32 | null, dxAddend: F32 | null = null): void {
   if (dgamma) dgamma.fill(0);
   if (dbeta) dbeta.fill(0);
   for (let r = 0; r < rows; r++) {
@@ -100,7 +100,7 @@ export function layerNormBackward(x: F32, gamma: F32 | null, mean: F32, rstd: F3
     for (let j = 0; j < cols; j++) {
       const xh = (x[o + j] - mu) * rs;
       const g = gamma ? dy[o + j] * gamma[j] : dy[o + j];
-      dx[o + j] = rs * (g - s1 - xh * s2);
+      dx[o + j] = rs * (g - s1 - xh * s2) + (dxAddend ? dxAddend[o + j] : 0);
     }
   }
 }

@@ -50,7 +50,7 @@ export interface NativeAddon {
   layerNorm(x: F32, gamma: F32 | null, beta: F32 | null, rows: number, cols: number, eps: number,
     out: F32, mean: F32, rstd: F32): void;
   layerNormBackward(x: F32, gamma: F32 | null, mean: F32, rstd: F32, dy: F32, rows: number, cols: number,
-    dx: F32, dgamma: F32 | null, dbeta: F32 | null): void;
+    dx: F32, dgamma: F32 | null, dbeta: F32 | null, dxAddend?: F32 | null): void;
   crossEntropy(logits: F32, targets: I32, rows: number, cols: number, ignoreIndex: number,
     labelSmoothing: number, loss: F32, dlogits: F32 | null, gradScale: number): void;
   adamw(param: F32, grad: F32, m: F32, v: F32, lr: number, beta1: number, beta2: number, eps: number,

@@ -95,8 +95,8 @@ export function createNativeBackend(base: Backend, addon: NativeAddon | null = l
     logSoftmaxBackward: (y, dy, rows, cols, dx) => A.logSoftmaxBackward(y, dy, rows, cols, dx),
     layerNorm: (x, gamma, beta, rows, cols, eps, out, mean, rstd) =>
       A.layerNorm(x, gamma, beta, rows, cols, eps, out, mean, rstd),
-    layerNormBackward: (x, gamma, mean, rstd, dy, rows, cols, dx, dgamma, dbeta) =>
-      A.layerNormBackward(x, gamma, mean, rstd, dy, rows, cols, dx, dgamma, dbeta),
+    layerNormBackward: (x, gamma, mean, rstd, dy, rows, cols, dx, dgamma, dbeta, dxAddend) =>
+      A.layerNormBackward(x, gamma, mean, rstd, dy, rows, cols, dx, dgamma, dbeta, dxAddend ?? null),
     crossEntropy: (logits, targets, rows, cols, ignoreIndex, labelSmoothing, loss, dlogits, gradScale) =>
       A.crossEntropy(logits, targets, rows, cols, ignoreIndex, labelSmoothing, loss, dlogits, gradScale),
     adamw: (param, grad, m, v, lr, beta1, beta2, eps, weightDecay, step) =>
