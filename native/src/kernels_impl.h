@@ -88,18 +88,6 @@ static inline void mapVectors(const float* x, float* y, long n, F f) {
   }
 }
 
-// dx[i] = dy[i] * f'(x[i]) from fprime, a whole vector at a time
-template <class F>
-static inline void mapGrad(const float* x, const float* dy, float* dx, long n, F fprime) {
-  long i = 0;
-  for (; i + VL <= n; i += VL) vst(dx + i, vld(dy + i) * fprime(vld(x + i)));
-  if (i < n) {
-    float t[VL];
-    mapVectors(x + i, t, n - i, fprime);
-    for (long j = i; j < n; ++j) dx[j] = dy[j] * t[j - i];
-  }
-}
-
 // Whole-vector helpers for the softmax of a row of scores (nbw a multiple of VL). Horizontal
 // max and sum as a tree of lane swaps: the loops' own reductions ended in VL dependent scalar
 // adds per row, a third of the short-sequence softmax.
@@ -266,8 +254,8 @@ static inline VF vgeluGradFromOutput(VF x, VF y) {
 }
 
 // The tanh form's derivative d/dv [v s] = s + 2 v s (1 - s) u', s = sigmoid(2u), u' = sqrt(2/pi)
-// (1 + 3 * 0.044715 v^2), from y = v s as well: s = y / v, no exp and no second division for the
-// sigmoid (near 0, s = 1/2 + u / 2, u = sqrt(2/pi) v).
+// (1 + 3 * 0.044715 v^2), from y = v s as well: s = y / v, one division in place of the
+// sigmoid's exp and division (near 0, s = 1/2 + u / 2, u = sqrt(2/pi) v). 486 -> 184 us.
 static inline VF vgeluTanhGradFromOutput(VF v, VF y) {
   const VF near0 = vsplat(0.5f) + v * vsplat(0.5f * kSqrt2OverPi);
   const VF s = vabs(v) < vsplat(0.0009765625f) ? near0 : y / v;
