@@ -1,8 +1,9 @@
 // The benchmark harness: `npm run bench`, `node dist/bench/run.js [name...] [options]`,
-// `tsformer bench [name] [options]`. Runs tsformer's workloads (bench/workloads.ts), then the
-// same workloads on the peers that are installed (PyTorch through bench/peers/torch_peer.py,
-// onnxruntime-node through bench/peers/ort.ts on ONNX files PyTorch exports), prints one JSON
-// line per workload and peer, and ends with the ratios against the project's targets.
+// `tsformer bench [name] [options]`. Runs tsformer's workloads (bench/workloads.ts), each
+// followed by the same workload on the peers that are installed (PyTorch through
+// bench/peers/torch_peer.py, onnxruntime-node through bench/peers/ort.ts on ONNX files PyTorch
+// exports), prints one JSON line per workload and peer, and ends with the ratios against the
+// project's targets.
 // See docs/PERFORMANCE.md.
 
 import { spawn, spawnSync } from "node:child_process";
@@ -129,34 +130,62 @@ function runChild(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs
 
 // --- tsformer's side -------------------------------------------------------------------------
 
-async function runOurs(selected: Workload[], o: Options, env: { backend: string; threads: number; isa?: string },
-  results: Results): Promise<number> {
-  let failures = 0;
+type OurEnv = { backend: string; threads: number; isa?: string };
+
+/** Measure workload w on tsformer's side: its line, with `error` set when it failed. */
+async function measureOurs(w: Workload, o: Options, env: OurEnv): Promise<Line> {
   const base = { threads: env.threads, backend: env.backend, ...(env.isa ? { isa: env.isa } : {}) };
-  for (const w of selected) {
-    note(`${w.name}: tsformer (${env.backend}, ${env.threads} threads)`);
-    let fields: Fields;
-    const busy = await settle(o, w.name);
-    try {
-      if (w.kind === "attention") fields = await ourAttention(w.size!, o, env.backend);
-      else {
-        // CPU that other processes took while we measured: the machine's busy share minus ours
-        const j0 = cpuJiffies(), c0 = process.cpuUsage(), t0 = performance.now();
-        fields = runPrepared(w.setup!(), { repeats: o.repeats, warmup: o.warmup });
-        const j1 = cpuJiffies(), c1 = process.cpuUsage(c0), wall = (performance.now() - t0) / 1000;
-        if (j0 && j1 && j1.total > j0.total && wall > 0) {
-          const own = (c1.user + c1.system) / 1e6 / (wall * availableParallelism());
-          fields.foreign_cpu = Math.max(0, (j1.busy - j0.busy) / (j1.total - j0.total) - own);
-        }
+  note(`${w.name}: tsformer (${env.backend}, ${env.threads} threads)`);
+  let fields: Fields;
+  const busy = await settle(o, w.name);
+  try {
+    if (w.kind === "attention") fields = await ourAttention(w.size!, o, env.backend);
+    else {
+      // CPU that other processes took while we measured: the machine's busy share minus ours
+      const j0 = cpuJiffies(), c0 = process.cpuUsage(), t0 = performance.now();
+      fields = runPrepared(w.setup!(), { repeats: o.repeats, warmup: o.warmup });
+      const j1 = cpuJiffies(), c1 = process.cpuUsage(c0), wall = (performance.now() - t0) / 1000;
+      if (j0 && j1 && j1.total > j0.total && wall > 0) {
+        const own = (c1.user + c1.system) / 1e6 / (wall * availableParallelism());
+        fields.foreign_cpu = Math.max(0, (j1.busy - j0.busy) / (j1.total - j0.total) - own);
       }
-      if (busy !== null) fields.busy_before = busy;
-    } catch (e) {
-      failures++;
-      fields = { error: e instanceof Error ? e.message : String(e) };
     }
-    emit({ workload: w.name, ...base, ...fields, repeats: o.repeats * (w.kind === "sgemm" ? SGEMM_REPEAT_FACTOR : 1) }, results, "ours");
+    if (busy !== null) fields.busy_before = busy;
+  } catch (e) {
+    fields = { error: e instanceof Error ? e.message : String(e) };
   }
-  return failures;
+  return { workload: w.name, ...base, ...fields, repeats: o.repeats * (w.kind === "sgemm" ? SGEMM_REPEAT_FACTOR : 1) };
+}
+
+/**
+ * Rounds of a square GEMM, ours and PyTorch's alternating. One takes milliseconds, so each
+ * side's whole measurement fits in a second, inside one of the host's slow or fast spells (one
+ * run: our sgemm_1024 at 182 GFLOP/s, PyTorch's at 208 seconds later; both reach 205-210): the
+ * line each side reports is its median round, so a spell that catches one round of one side
+ * does not decide the ratio.
+ */
+const SGEMM_ROUNDS = 3;
+
+/** The line whose time_s is the median of the lines' (the lower middle one of an even count). */
+function medianRound(lines: Line[]): Line | undefined {
+  const ok = lines.filter((l) => !l.error && typeof l.time_s === "number");
+  if (ok.length === 0) return lines[0];
+  ok.sort((a, b) => (a.time_s as number) - (b.time_s as number));
+  const mid = ok[(ok.length - 1) >> 1]!;
+  return { ...mid, rounds: ok.length };
+}
+
+async function runSgemm(w: Workload, o: Options, env: OurEnv, peers: Peers | null, results: Results): Promise<number> {
+  const ours: Line[] = [], theirs: Line[] = [];
+  for (let r = 0; r < (peers && !o.quick ? SGEMM_ROUNDS : 1); r++) {
+    ours.push(await measureOurs(w, o, env));
+    const t = await peers?.sgemm(w);
+    if (t) theirs.push(t);
+  }
+  emit(medianRound(ours)!, results, "ours");
+  const t = medianRound(theirs);
+  if (t) emit(t, results, "pytorch");
+  return ours.some((l) => l.error) ? 1 : 0;
 }
 
 async function ourAttention(T: number, o: Options, backend: string): Promise<Fields> {
@@ -217,7 +246,21 @@ function peerEnv(openblasThreads: string | null): NodeJS.ProcessEnv {
   return env;
 }
 
-async function runPeers(selected: Workload[], o: Options, threads: number, results: Results): Promise<void> {
+/** The peers' side of a run: PyTorch (and onnxruntime-node on PyTorch's ONNX exports), a workload at a time. */
+interface Peers {
+  /** Measure model or attention workload w on every peer and emit their lines. */
+  run(w: Workload, results: Results): Promise<void>;
+  /** One round of a square GEMM on PyTorch: its line, not emitted (see runSgemm). */
+  sgemm(w: Workload): Promise<Line | undefined>;
+  /** Remove the ONNX files. */
+  close(): void;
+}
+
+/**
+ * Check that PyTorch can run here and print its configuration; null when it cannot (a note says
+ * why). The peers are then run workload by workload, each right after ours (see runBench).
+ */
+async function startPeers(selected: Workload[], o: Options, threads: number): Promise<Peers | null> {
   const python = findPython();
   const script = join(root, "bench", "peers", "torch_peer.py");
   const probe = existsSync(script)
@@ -226,7 +269,7 @@ async function runPeers(selected: Workload[], o: Options, threads: number, resul
   if (!probe || probe.status !== 0) {
     note(!probe ? `PyTorch peer skipped: ${script} not found`
       : `PyTorch peer skipped: ${python} cannot import torch (apt-get install python3-torch libopenblas0-pthread)`);
-    return;
+    return null;
   }
   const common = ["--repeats", String(o.repeats), "--warmup", String(o.warmup), "--threads", String(threads)];
   const info = await runChild(python, [script, "--info", "--threads", String(threads)], peerEnv(null), 300_000);
@@ -239,68 +282,66 @@ async function runPeers(selected: Workload[], o: Options, threads: number, resul
     }
   }
 
-  const gemms = selected.filter((w) => w.kind === "sgemm").map((w) => w.name);
   const modelsSel = selected.filter((w) => w.kind === "vit" || w.kind === "seq2seq" || w.kind === "gpt");
-  const attn = selected.filter((w) => w.kind === "attention");
   const configs = JSON.stringify(Object.fromEntries(modelsSel.map((w) => [w.name, w.peerConfig])));
   // OpenBLAS with its own 2 threads for a bare GEMM; for models both with and without nested
   // threading (OPENBLAS_NUM_THREADS=1 is usually faster), keeping the faster per metric.
   const settings: (string | null)[] = o.quick ? ["1"] : ["1", null];
   const onnxDir = modelsSel.some((w) => w.kind === "vit") ? mkdtempSync(join(tmpdir(), "tsformer-bench-onnx-")) : "";
 
-  try {
-    if (gemms.length) {
-      await settle(o, "PyTorch sgemm");
-      note(`PyTorch: ${gemms.join(", ")}`);
-      const r = await runChild(python, [script, "--workloads", gemms.join(","), ...common], peerEnv(null), 30 * 60_000);
-      for (const l of r.lines) if (l.workload) emit(l as Line, results, "pytorch");
-    }
-    const first = new Map<string, Line>(); // the OPENBLAS_NUM_THREADS=1 runs, which export ONNX
-    for (const w of modelsSel) {
-      let best: Line | undefined;
-      for (const s of settings) {
-        await settle(o, `PyTorch ${w.name}`);
-        note(`PyTorch (OPENBLAS_NUM_THREADS=${s ?? "default"}): ${w.name}`);
-        const args = [script, "--workloads", w.name, "--configs", configs, ...common];
-        if (s === "1" && onnxDir && w.kind === "vit") args.push("--onnx-dir", onnxDir);
-        const r = await runChild(python, args, peerEnv(s), 60 * 60_000);
-        const line = r.lines.find((l) => l.workload === w.name) as Line | undefined;
-        if (r.code !== 0) note(`PyTorch peer exited with ${r.code}`);
-        if (line && s === "1") first.set(w.name, line);
-        best = faster(best, line);
-      }
-      if (best) {
-        const { onnx: _onnx, ...line } = best;
-        emit(line as Line, results, "pytorch");
-        const ours = results.get(w.name)?.get("ours");
-        if (ours && typeof ours.params === "number" && line.params !== ours.params) {
-          note(`${w.name}: PyTorch's model has ${String(line.params)} parameters, ours ${ours.params}: not the same architecture`);
-        }
-      }
-    }
-    if (modelsSel.length) {
-      const onnx = modelsSel.flatMap((w) => {
-        const l = first.get(w.name);
-        const cfg = w.peerConfig as { batch: number; model: { numChannels: number; imageSize: number } } | undefined;
-        return l && typeof l.onnx === "string" && cfg
-          ? [{ workload: w.name, path: l.onnx, input: "pixel_values", shape: [cfg.batch, cfg.model.numChannels, cfg.model.imageSize, cfg.model.imageSize] }]
-          : [];
-      });
-      if (onnx.length) await runOrt(onnx, o, threads, results);
-    }
-    for (const w of attn) {
-      let best: Line | undefined;
-      for (const s of o.quick ? [null] : [null, "1"]) {
-        await settle(o, `PyTorch ${w.name}`);
-        note(`PyTorch (OPENBLAS_NUM_THREADS=${s ?? "default"}): ${w.name}`);
-        const r = await runChild(python, [script, "--attention", String(w.size), ...common], peerEnv(s), 30 * 60_000);
-        best = faster(best, r.lines.find((l) => l.workload) as Line | undefined);
-      }
-      if (best) emit(best, results, "pytorch");
-    }
-  } finally {
-    if (onnxDir) rmSync(onnxDir, { recursive: true, force: true });
+  async function sgemm(w: Workload): Promise<Line | undefined> {
+    await settle(o, `PyTorch ${w.name}`);
+    note(`PyTorch: ${w.name}`);
+    const r = await runChild(python, [script, "--workloads", w.name, ...common], peerEnv(null), 30 * 60_000);
+    return r.lines.find((l) => l.workload === w.name) as Line | undefined;
   }
+
+  async function model(w: Workload, results: Results): Promise<void> {
+    let best: Line | undefined;
+    for (const s of settings) {
+      await settle(o, `PyTorch ${w.name}`);
+      note(`PyTorch (OPENBLAS_NUM_THREADS=${s ?? "default"}): ${w.name}`);
+      const args = [script, "--workloads", w.name, "--configs", configs, ...common];
+      if (s === "1" && onnxDir && w.kind === "vit") args.push("--onnx-dir", onnxDir); // the run that exports ONNX
+      const r = await runChild(python, args, peerEnv(s), 60 * 60_000);
+      const line = r.lines.find((l) => l.workload === w.name) as Line | undefined;
+      if (r.code !== 0) note(`PyTorch peer exited with ${r.code}`);
+      best = faster(best, line);
+      // onnxruntime right after the run that exported its model, the nearest in time to ours
+      const cfg = w.peerConfig as { batch: number; model: { numChannels: number; imageSize: number } } | undefined;
+      if (line && typeof line.onnx === "string" && cfg) {
+        const shape = [cfg.batch, cfg.model.numChannels, cfg.model.imageSize, cfg.model.imageSize];
+        await runOrt([{ workload: w.name, path: line.onnx, input: "pixel_values", shape }], o, threads, results);
+      }
+    }
+    if (best) {
+      const { onnx: _onnx, ...line } = best;
+      emit(line as Line, results, "pytorch");
+      const ours = results.get(w.name)?.get("ours");
+      if (ours && typeof ours.params === "number" && line.params !== ours.params) {
+        note(`${w.name}: PyTorch's model has ${String(line.params)} parameters, ours ${ours.params}: not the same architecture`);
+      }
+    }
+  }
+
+  async function attention(w: Workload, results: Results): Promise<void> {
+    let best: Line | undefined;
+    for (const s of o.quick ? [null] : [null, "1"]) {
+      await settle(o, `PyTorch ${w.name}`);
+      note(`PyTorch (OPENBLAS_NUM_THREADS=${s ?? "default"}): ${w.name}`);
+      const r = await runChild(python, [script, "--attention", String(w.size), ...common], peerEnv(s), 30 * 60_000);
+      best = faster(best, r.lines.find((l) => l.workload) as Line | undefined);
+    }
+    if (best) emit(best, results, "pytorch");
+  }
+
+  return {
+    run: (w, results) => (w.kind === "attention" ? attention(w, results) : model(w, results)),
+    sgemm,
+    close: () => {
+      if (onnxDir) rmSync(onnxDir, { recursive: true, force: true });
+    },
+  };
 }
 
 async function runOrt(models: { workload: string; path: string; input: string; shape: number[] }[], o: Options,
@@ -540,10 +581,27 @@ export async function runBench(argv: string[]): Promise<number> {
     peak = await machinePeakGflops(2);
     if (peak !== null) process.stdout.write(JSON.stringify({ info: "machine", threads: env.threads, isa: env.isa, peak_gflops: round(peak), gc }) + "\n");
   }
+  // Workload by workload, ours and then the peers': the host's load shifts our speed and the
+  // peers' by 10-15% for tens of seconds at a time, so a ratio is measured within the same
+  // minute (all of ours first left 2-3 minutes between the two sides of a ratio).
   const results: Results = new Map();
-  const failures = await runOurs(selected, o, env, results);
-  if (o.peers) await runPeers(selected, o, threads, results);
-  else note("peers skipped (--no-peers)");
+  const peers = o.peers ? await startPeers(selected, o, threads) : null;
+  if (!o.peers) note("peers skipped (--no-peers)");
+  let failures = 0;
+  try {
+    for (const w of selected) {
+      if (w.kind === "sgemm") {
+        failures += await runSgemm(w, o, env, peers, results);
+        continue;
+      }
+      const ours = await measureOurs(w, o, env);
+      emit(ours, results, "ours");
+      if (ours.error) failures++;
+      await peers?.run(w, results);
+    }
+  } finally {
+    peers?.close();
+  }
 
   const { rows, misses, checked } = evaluate(selected, results);
   if (!o.json) {

@@ -95,7 +95,10 @@ function sgemm(n: number): Prepared {
   const a = randn([n, n]), b = randn([n, n]);
   return {
     fields: {},
-    phases: [{ field: "time_s", fn: () => noGrad(() => matmul(a, b)), repeatFactor: SGEMM_REPEAT_FACTOR }],
+    // tidy: the product goes back to the pool and the next call writes into it while it is
+    // still in cache, as PyTorch's `c = a @ b` frees the last c. Without it every call wrote to
+    // memory the garbage collector had not yet handed back (sgemm_512 160 GFLOP/s against 205)
+    phases: [{ field: "time_s", fn: () => tidy(() => { noGrad(() => matmul(a, b)); }), repeatFactor: SGEMM_REPEAT_FACTOR }],
     derive: (t) => ({ gflops: (2 * n ** 3) / t.time_s / 1e9 }),
   };
 }
