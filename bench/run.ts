@@ -297,6 +297,7 @@ async function startPeers(selected: Workload[], o: Options, threads: number): Pr
   }
 
   async function model(w: Workload, results: Results): Promise<void> {
+    const cfg = w.peerConfig as { batch: number; model: { numChannels: number; imageSize: number } } | undefined;
     let best: Line | undefined;
     for (const s of settings) {
       await settle(o, `PyTorch ${w.name}`);
@@ -308,7 +309,6 @@ async function startPeers(selected: Workload[], o: Options, threads: number): Pr
       if (r.code !== 0) note(`PyTorch peer exited with ${r.code}`);
       best = faster(best, line);
       // onnxruntime right after the run that exported its model, the nearest in time to ours
-      const cfg = w.peerConfig as { batch: number; model: { numChannels: number; imageSize: number } } | undefined;
       if (line && typeof line.onnx === "string" && cfg) {
         const shape = [cfg.batch, cfg.model.numChannels, cfg.model.imageSize, cfg.model.imageSize];
         await runOrt([{ workload: w.name, path: line.onnx, input: "pixel_values", shape }], o, threads, results);
